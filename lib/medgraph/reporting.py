@@ -1,0 +1,311 @@
+"""Outputs of a run: figures, tables and ``results.json``, written atomically with run metadata.
+
+A notebook opens one :class:`Report`, adds figures, tables, numbers and paper-vs-ours rows, and
+calls :meth:`Report.finish`, which writes ``results.json`` last with ``"status": "complete"``.
+Every file is written to a temporary name in the same folder and renamed into place, so a reader
+never sees half a file; the runner (:mod:`medgraph.runs`) additionally executes each run in a
+staging folder and only moves it into ``reports/<profile>/<run>/`` when the notebook finished, so
+a failed run never leaves a table that looks complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "atomic_write",
+    "atomic_write_text",
+    "repo_root",
+    "run_metadata",
+    "Report",
+    "PaperValue",
+    "format_mean_std",
+]
+
+_PACKAGES = (
+    "medgraph",
+    "numpy",
+    "scipy",
+    "scikit-image",
+    "scikit-learn",
+    "numba",
+    "torch",
+    "torch_geometric",
+    "pandas",
+    "matplotlib",
+    "papermill",
+)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Write a file through a temporary sibling and rename it into place.
+
+    Parameters
+    ----------
+    path : destination
+    write : callable receiving the temporary path to write to
+
+    Returns
+    -------
+    The destination path. On any error the temporary file is removed and the destination is left
+    as it was.
+    """
+    dest = Path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def repo_root(start: str | os.PathLike | None = None) -> Path:
+    """The workbook's root: the nearest folder upward holding ``papermill_runs.yaml``.
+
+    Falls back to the source checkout that holds this package, then to the current directory.
+    """
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "papermill_runs.yaml").exists():
+            return folder
+    source = Path(__file__).resolve().parents[2]
+    if (source / "papermill_runs.yaml").exists():
+        return source
+    return here
+
+
+def _git_revision(root: Path) -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "lib", "notebooks"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _device_description() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        if torch.cuda.is_available():
+            info["device"] = "cuda"
+            info["gpu"] = torch.cuda.get_device_name(0)
+        else:
+            info["device"] = "cpu"
+    except ImportError:  # pragma: no cover - torch is a dependency
+        info["device"] = "cpu"
+    return info
+
+
+def run_metadata(root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Versions, git revision, device and time of the current process, for ``results.json``."""
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "python": platform.python_version(),
+        "packages": versions,
+        "git_revision": _git_revision(repo_root(root)),
+        "device": _device_description(),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and non-finite floats into JSON-safe values."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def format_mean_std(mean: float, std: float, digits: int = 4) -> str:
+    """``"0.9123 ± 0.0100"``; ``"–"`` for a missing mean."""
+    if mean is None or not math.isfinite(mean):
+        return "–"
+    if std is None or not math.isfinite(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class PaperValue:
+    """One number of ours beside the published one.
+
+    ``paper`` is ``None`` when the paper gives the quantity only as a figure or not at all; the
+    ``source`` then says so (for example ``"Fig 6 (curve only)"``).
+    """
+
+    quantity: str
+    ours: Any
+    paper: Any
+    source: str
+    note: str = ""
+
+
+@dataclass
+class Report:
+    """Collects the outputs of one run and writes them atomically into ``output_dir``.
+
+    Parameters
+    ----------
+    output_dir : folder of this run (created); ``None`` gives
+        ``<root>/reports/<profile>/<run_name>`` for interactive use
+    run_name : name of the run in ``papermill_runs.yaml``
+    profile : ``"quick"``, ``"paper"`` or ``"interactive"``
+    seeds : seeds used by the run
+    parameters : the notebook's parameters, recorded verbatim
+    title : one line saying what the run reproduces
+    """
+
+    output_dir: str | os.PathLike | None
+    run_name: str
+    profile: str
+    seeds: Iterable[int]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    title: str = ""
+    _started: float = field(default_factory=time.perf_counter, init=False, repr=False)
+    _results: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _datasets: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+    _tables: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
+    _figures: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
+    _paper: list[PaperValue] = field(default_factory=list, init=False, repr=False)
+    _finished: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.output_dir is None:
+            self.output_dir = repo_root() / "reports" / self.profile / self.run_name
+        self.output_dir = Path(self.output_dir)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.seeds = [int(s) for s in self.seeds]
+        stale = self.output_dir / "results.json"
+        if stale.exists():  # an earlier run in the same folder: it no longer describes the outputs
+            stale.unlink()
+
+    # -- contents ---------------------------------------------------------------------------
+    def add_dataset(self, description: Mapping[str, Any]) -> None:
+        """Record a data set used by the run (``SegmentationDataset.describe()``)."""
+        self._datasets.append(dict(description))
+
+    def record(self, key: str, value: Any) -> None:
+        """Record a number (or a small structure of numbers) under ``results[key]``."""
+        self._results[key] = value
+
+    def compare(
+        self, quantity: str, ours: Any, paper: Any, source: str, note: str = ""
+    ) -> PaperValue:
+        """Put one of our numbers beside the paper's (``paper=None`` when it has none)."""
+        row = PaperValue(quantity, ours, paper, source, note)
+        self._paper.append(row)
+        return row
+
+    def figure(self, name: str, fig: Any, caption: str = "", dpi: int = 130) -> Path:
+        """Save a matplotlib figure as ``<name>.png`` atomically."""
+        path = self.output_dir / f"{name}.png"
+        atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, bbox_inches="tight", format="png"))
+        self._figures.append({"name": name, "file": path.name, "caption": caption})
+        return path
+
+    def table(self, name: str, frame: Any, caption: str = "", float_digits: int = 4) -> Path:
+        """Save a pandas DataFrame as ``<name>.csv`` and ``<name>.md`` atomically.
+
+        The Markdown file starts with the caption and a line naming the run, profile, data sets
+        and seeds, so that a table read on its own still says what it is.
+        """
+        csv_path = self.output_dir / f"{name}.csv"
+        md_path = self.output_dir / f"{name}.md"
+        atomic_write(csv_path, lambda p: frame.to_csv(p, index=False))
+        data = ", ".join(
+            f"{d.get('name')} ({d.get('source')}, {d.get('n_images')} images)"
+            for d in self._datasets
+        )
+        header = [f"**{caption}**" if caption else f"**{name}**", ""]
+        header.append(
+            f"Run `{self.run_name}`, profile `{self.profile}`, data: {data or 'n/a'}, "
+            f"seeds {self.seeds}."
+        )
+        body = frame.to_markdown(index=False, floatfmt=f".{float_digits}f")
+        atomic_write_text(md_path, "\n".join(header) + "\n\n" + body + "\n")
+        self._tables.append(
+            {"name": name, "csv": csv_path.name, "md": md_path.name, "caption": caption}
+        )
+        return csv_path
+
+    # -- the end ----------------------------------------------------------------------------
+    def finish(self) -> Path:
+        """Write ``results.json`` (numbers + metadata) last; returns its path."""
+        payload = {
+            "status": "complete",
+            "run": self.run_name,
+            "title": self.title,
+            "profile": self.profile,
+            "seeds": self.seeds,
+            "parameters": dict(self.parameters),
+            "datasets": self._datasets,
+            "results": self._results,
+            "paper_comparison": [vars(row) for row in self._paper],
+            "tables": self._tables,
+            "figures": self._figures,
+            "wall_time_s": round(time.perf_counter() - self._started, 2),
+            "metadata": run_metadata(),
+        }
+        path = self.output_dir / "results.json"
+        atomic_write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
+        self._finished = True
+        return path

@@ -1,0 +1,335 @@
+"""The papermill runner: every declared run of ``papermill_runs.yaml``, one command.
+
+``python -m medgraph.runs --profile quick [--only 01] [--list]``
+
+For each run of the profile the runner merges the parameters (the run's own, then the profile's
+defaults, then the run's profile-specific overrides), adds ``profile``, ``run_name`` and
+``output_dir``, and executes the notebook with papermill in a staging folder
+``reports/<profile>/.staging/<run>/``. A run that finishes with a complete ``results.json`` replaces
+``reports/<profile>/<run>/`` in one rename; a run that fails leaves the previous report untouched,
+keeps its partial outputs and executed notebook under ``reports/<profile>/_failed/<run>/`` for
+inspection, and the runner goes on with the next run. At the end the index
+``reports/<profile>/README.md`` is rewritten and the exit status is non-zero if any run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medgraph.reporting import atomic_write_text, repo_root
+
+__all__ = ["RunSpec", "RunOutcome", "load_runs", "execute_run", "write_index", "main"]
+
+CONFIG_NAME = "papermill_runs.yaml"
+
+
+class RunConfigError(ValueError):
+    """``papermill_runs.yaml`` is malformed."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a notebook and its merged parameters for one profile."""
+
+    name: str
+    notebook: Path
+    profile: str
+    parameters: dict[str, Any]
+    description: str = ""
+
+
+@dataclass
+class RunOutcome:
+    """What happened to one run."""
+
+    spec: RunSpec
+    ok: bool
+    seconds: float
+    error: str = ""
+    report_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate ``papermill_runs.yaml``."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunConfigError(f"{path} not found") from None
+    except yaml.YAMLError as exc:
+        raise RunConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(config, dict) or "profiles" not in config or "runs" not in config:
+        raise RunConfigError(f"{path} must define 'profiles' and 'runs'")
+    names = [r.get("name") for r in config["runs"]]
+    if len(set(names)) != len(names) or None in names:
+        raise RunConfigError(f"{path}: every run needs a unique 'name'")
+    return config
+
+
+def load_runs(
+    config_path: str | Path, profile: str, only: Sequence[str] | None = None
+) -> list[RunSpec]:
+    """The runs of ``profile``, optionally only those whose name contains one of ``only``.
+
+    Parameters are merged in this order, later ones winning: the profile's ``parameters``, the
+    run's ``parameters``, the run's ``profiles[<profile>]``. A run whose ``profiles`` mapping
+    omits the profile is not part of it.
+    """
+    config_path = Path(config_path)
+    config = load_config(config_path)
+    profiles = config["profiles"]
+    if profile not in profiles:
+        raise RunConfigError(
+            f"unknown profile {profile!r}; {config_path} defines {sorted(profiles)}"
+        )
+    base = dict((profiles[profile] or {}).get("parameters") or {})
+    root = config_path.parent
+    specs = []
+    for run in config["runs"]:
+        per_profile = run.get("profiles") or {}
+        if per_profile and profile not in per_profile:
+            continue
+        if only and not any(token in run["name"] for token in only):
+            continue
+        params = {**base, **(run.get("parameters") or {}), **(per_profile.get(profile) or {})}
+        specs.append(
+            RunSpec(
+                name=run["name"],
+                notebook=root / run["notebook"],
+                profile=profile,
+                parameters=params,
+                description=run.get("description", ""),
+            )
+        )
+    return specs
+
+
+def _replace_dir(src: Path, dest: Path) -> None:
+    """Move ``src`` to ``dest``, replacing it with one rename (old copy removed afterwards)."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        dest.rename(old)
+    src.rename(dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def execute_run(
+    spec: RunSpec, reports_dir: Path, root: Path, log_output: bool = False
+) -> RunOutcome:
+    """Execute one run with papermill into staging, then promote it or file it under _failed."""
+    import papermill as pm
+
+    profile_dir = reports_dir / spec.profile
+    staging = profile_dir / ".staging" / spec.name
+    final = profile_dir / spec.name
+    failed = profile_dir / "_failed" / spec.name
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    params = {
+        **spec.parameters,
+        "profile": spec.profile,
+        "run_name": spec.name,
+        "output_dir": str(staging.resolve()),
+    }
+    executed = staging / spec.notebook.name
+    start = time.perf_counter()
+    error = ""
+    try:
+        pm.execute_notebook(
+            str(spec.notebook),
+            str(executed),
+            parameters=params,
+            cwd=str(root),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=log_output,
+        )
+        results = staging / "results.json"
+        if not results.exists():
+            error = "the notebook finished without writing results.json (no Report.finish())"
+        elif json.loads(results.read_text()).get("status") != "complete":
+            error = "results.json is not marked complete"
+    except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
+        error = _short_error(exc)
+    seconds = time.perf_counter() - start
+    if error:
+        # keep the partial outputs for inspection, away from the published reports
+        (staging / "results.json").unlink(missing_ok=True)
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            staging / "FAILED.txt", f"{spec.name} failed after {seconds:.1f} s\n{error}\n"
+        )
+        _replace_dir(staging, failed)
+        return RunOutcome(spec, ok=False, seconds=seconds, error=error, report_dir=failed)
+    if failed.exists():
+        shutil.rmtree(failed)
+    _replace_dir(staging, final)
+    return RunOutcome(spec, ok=True, seconds=seconds, report_dir=final)
+
+
+def _short_error(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    if ename and evalue:
+        return f"{ename}: {evalue}".strip()
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def write_index(
+    profile_dir: Path, profile: str, description: str, outcomes: Sequence[RunOutcome] = ()
+) -> Path:
+    """Rewrite ``reports/<profile>/README.md`` from the complete runs found in ``profile_dir``."""
+    failed_now = {o.spec.name: o for o in outcomes if not o.ok}
+    lines = [
+        f"# Reports: profile `{profile}`",
+        "",
+        description.strip(),
+        "",
+        "Regenerate with `make reports PROFILE=" + profile + "` "
+        "(or `python -m medgraph.runs --profile " + profile + "`). Every number below comes from "
+        "running the notebooks; the paper's published numbers stand beside ours in columns "
+        "labelled as the paper's.",
+        "",
+        "| run | title | data | seeds | wall time | status |",
+        "|---|---|---|---|---|---|",
+    ]
+    runs = []
+    for results in sorted(profile_dir.glob("*/results.json")):
+        if results.parent.name.startswith((".", "_")):
+            continue
+        try:
+            payload = json.loads(results.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if payload.get("status") != "complete":
+            continue
+        runs.append((results.parent, payload))
+    for folder, payload in runs:
+        data = "; ".join(
+            f"{d.get('name')} ({d.get('source')}, {d.get('n_images')} images)"
+            for d in payload.get("datasets", [])
+        )
+        status = "complete"
+        if folder.name in failed_now:
+            status = "**latest attempt failed**; showing the previous complete report"
+        lines.append(
+            f"| [{folder.name}]({folder.name}/) | {payload.get('title', '')} | {data} | "
+            f"{payload.get('seeds')} | {payload.get('wall_time_s', 0):.0f} s | {status} |"
+        )
+    for name, outcome in failed_now.items():
+        if not (profile_dir / name).exists():
+            lines.append(
+                f"| {name} | – | – | – | {outcome.seconds:.0f} s | **failed**, no report |"
+            )
+    for folder, payload in runs:
+        lines += ["", f"## {folder.name}", ""]
+        if payload.get("title"):
+            lines += [payload["title"], ""]
+        rows = payload.get("paper_comparison") or []
+        if rows:
+            lines += [
+                "| quantity | ours | paper's (published) | paper source | note |",
+                "|---|---|---|---|---|",
+            ]
+            for row in rows:
+                lines.append(
+                    f"| {row['quantity']} | {_fmt(row['ours'])} | {_fmt(row['paper'])} | "
+                    f"{row['source']} | {row.get('note', '')} |"
+                )
+            lines.append("")
+        for table in payload.get("tables", []):
+            lines.append(
+                f"- table [{table['name']}]({folder.name}/{table['md']}): {table['caption']}"
+            )
+        for fig in payload.get("figures", []):
+            lines.append(f"- figure [{fig['name']}]({folder.name}/{fig['file']}): {fig['caption']}")
+    if failed_now:
+        lines += ["", "## Failed in the latest invocation", ""]
+        for name, outcome in failed_now.items():
+            lines.append(f"- `{name}`: {outcome.error} (partial outputs in `_failed/{name}/`)")
+    return atomic_write_text(profile_dir / "README.md", "\n".join(lines) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m medgraph.runs", description="Execute the workbook's declared runs."
+    )
+    parser.add_argument("--profile", default="quick", help="profile of papermill_runs.yaml")
+    parser.add_argument(
+        "--only", nargs="*", help="run only the runs whose name contains one of these"
+    )
+    parser.add_argument("--config", default=None, help="path to papermill_runs.yaml")
+    parser.add_argument("--reports-dir", default=None, help="default: <root>/reports")
+    parser.add_argument("--list", action="store_true", help="list the runs and exit")
+    parser.add_argument("--log-output", action="store_true", help="stream notebook output")
+    args = parser.parse_args(argv)
+
+    root = repo_root() if args.config is None else Path(args.config).resolve().parent
+    config_path = Path(args.config) if args.config else root / CONFIG_NAME
+    try:
+        specs = load_runs(config_path, args.profile, args.only)
+        config = load_config(config_path)
+    except RunConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not specs:
+        print(f"error: no run of profile {args.profile!r} matches {args.only}", file=sys.stderr)
+        return 2
+    if args.list:
+        for spec in specs:
+            print(f"{spec.name:40s} {spec.notebook.name:35s} {spec.parameters}")
+        return 0
+
+    from tqdm.auto import tqdm
+
+    reports_dir = Path(args.reports_dir) if args.reports_dir else root / "reports"
+    outcomes: list[RunOutcome] = []
+    bar = tqdm(specs, desc=f"profile {args.profile}", unit="run")
+    for spec in bar:
+        bar.set_postfix_str(spec.name)
+        outcome = execute_run(spec, reports_dir, root, log_output=args.log_output)
+        outcomes.append(outcome)
+        mark = "ok  " if outcome.ok else "FAIL"
+        tqdm.write(f"[{mark}] {spec.name}  {outcome.seconds:7.1f} s  {outcome.error}")
+    description = (config["profiles"][args.profile] or {}).get("description", "")
+    staging_root = reports_dir / args.profile / ".staging"
+    if staging_root.exists() and not any(staging_root.iterdir()):
+        staging_root.rmdir()
+    index = write_index(reports_dir / args.profile, args.profile, description, outcomes)
+    failed = [o.spec.name for o in outcomes if not o.ok]
+    print(f"index: {index}")
+    if failed:
+        print(f"{len(failed)} of {len(outcomes)} runs failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"all {len(outcomes)} runs of profile {args.profile!r} complete")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

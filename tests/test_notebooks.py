@@ -1,0 +1,98 @@
+"""Notebook hygiene (no outputs, one parameters cell, jupytext pair in sync) and smoke runs."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from medgraph.runs import main as run_main
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no .ipynb"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count)
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} hold outputs; run nbstripout"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exactly_one_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
+    for name in ("profile", "run_name", "output_dir"):
+        assert f"{name} =" in tagged[0].source, f"{path.name}: parameters cell lacks {name}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_jupytext_pair_in_sync(path):
+    twin = path.with_suffix(".py")
+    assert twin.exists(), f"{path.name} has no py:percent twin"
+    nb = nbformat.read(path, as_version=4)
+    py = jupytext.read(twin)
+    pairs = list(zip(nb.cells, py.cells, strict=False))
+    assert len(nb.cells) == len(py.cells), f"{path.name} and {twin.name} differ in cell count"
+    for i, (a, b) in enumerate(pairs):
+        assert (a.cell_type, a.source.strip()) == (b.cell_type, b.source.strip()), (
+            f"{path.name} cell {i} differs from {twin.name}; run `jupytext --sync {twin}`"
+        )
+
+
+def test_every_run_names_an_existing_notebook():
+    config = yaml.safe_load((ROOT / "papermill_runs.yaml").read_text())
+    used = {run["notebook"] for run in config["runs"]}
+    for nb in used:
+        assert (ROOT / nb).exists(), f"papermill_runs.yaml names missing {nb}"
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.name}" in used, f"{nb.name} is not declared in papermill_runs.yaml"
+    assert {"quick", "paper"} <= set(config["profiles"])
+
+
+def test_notebook_01_runs_through_the_runner(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
+    config = textwrap.dedent(
+        f"""
+        profiles:
+          quick:
+            parameters: {{data_source: phantom, n_phantoms: 3, max_images: 3}}
+        runs:
+          - name: 01_tiny
+            notebook: {ROOT / "notebooks" / "01_superpixel_scale.ipynb"}
+            parameters: {{dataset: wbc1, scales: [16, 64], figure_scales: [64, 16]}}
+        """
+    )
+    cfg = tmp_path / "papermill_runs.yaml"
+    cfg.write_text(config)
+    assert run_main(["--config", str(cfg), "--profile", "quick"]) == 0
+    out = tmp_path / "reports" / "quick" / "01_tiny"
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "complete"
+    assert results["datasets"][0]["source"] == "phantom"
+    assert results["datasets"][0]["n_images"] == 3
+    for method in ("snic", "slic"):
+        iou = results["results"][f"{method}_S16"]["iou_r_mean"]
+        assert 0.5 < iou <= 1.0
+    for name in (
+        "scale_study.csv",
+        "scale_study.md",
+        "fig6_reconstruction.png",
+        "iou_vs_superpixels.png",
+    ):
+        assert (out / name).exists(), name
+    index = (tmp_path / "reports" / "quick" / "README.md").read_text()
+    assert "01_tiny" in index and "paper's" in index

@@ -1,0 +1,67 @@
+"""Atomic writes and the contents of results.json."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from medgraph.reporting import Report, atomic_write, atomic_write_text, format_mean_std
+
+
+def test_atomic_write_leaves_old_file_on_error(tmp_path):
+    dest = tmp_path / "table.csv"
+    atomic_write_text(dest, "old\n")
+
+    def broken(path):
+        path.write_text("half a ta")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(dest, broken)
+    assert dest.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]  # no temporary left behind
+
+
+def test_report_writes_tables_figures_and_results(tmp_path):
+    rep = Report(tmp_path / "run", run_name="demo", profile="quick", seeds=[3], parameters={"a": 1})
+    rep.add_dataset({"name": "wbc1", "source": "phantom", "n_images": 2})
+    frame = pd.DataFrame({"method": ["snic"], "iou": [0.91234]})
+    rep.table("t", frame, "A caption")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    rep.figure("f", fig, "a figure")
+    rep.record("value", np.float32(0.5))
+    rep.record("missing", float("nan"))
+    rep.compare("IoU", 0.9, None, "Fig 6 (curve only)")
+    path = rep.finish()
+    payload = json.loads(path.read_text())
+    assert payload["status"] == "complete"
+    assert payload["seeds"] == [3] and payload["profile"] == "quick"
+    assert payload["results"] == {"value": 0.5, "missing": None}
+    assert payload["paper_comparison"][0]["paper"] is None
+    assert payload["datasets"][0]["n_images"] == 2
+    assert {"python", "packages", "git_revision", "device"} <= set(payload["metadata"])
+    assert "torch" in payload["metadata"]["packages"]
+    md = (tmp_path / "run" / "t.md").read_text()
+    assert "A caption" in md and "profile `quick`" in md and "seeds [3]" in md and "0.9123" in md
+    assert (tmp_path / "run" / "t.csv").read_text().startswith("method,iou")
+    assert (tmp_path / "run" / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_new_report_removes_stale_results(tmp_path):
+    folder = tmp_path / "run"
+    Report(folder, run_name="a", profile="quick", seeds=[0]).finish()
+    assert (folder / "results.json").exists()
+    Report(folder, run_name="a", profile="quick", seeds=[0])  # a new attempt starts
+    assert not (folder / "results.json").exists()
+
+
+def test_format_mean_std():
+    assert format_mean_std(0.91234, 0.01) == "0.9123 ± 0.0100"
+    assert format_mean_std(float("nan"), 0.1) == "–"
+    assert format_mean_std(1.0, float("nan"), 2) == "1.00"
