@@ -262,8 +262,16 @@ class Report:
         self._figures.append({"name": name, "file": path.name, "caption": caption})
         return path
 
-    def table(self, name: str, frame: Any, caption: str = "", float_digits: int = 4) -> Path:
-        """Save a pandas DataFrame as ``<name>.csv`` and ``<name>.md`` atomically.
+    def table(
+        self,
+        name: str,
+        frame: Any,
+        caption: str = "",
+        float_digits: int = 4,
+        markdown: bool = True,
+    ) -> Path:
+        """Save a pandas DataFrame as ``<name>.csv`` and (unless ``markdown=False``, for long raw
+        tables) ``<name>.md`` atomically.
 
         The Markdown file starts with the caption and a line naming the run, profile, data sets
         and seeds, so that a table read on its own still says what it is.
@@ -271,6 +279,11 @@ class Report:
         csv_path = self.output_dir / f"{name}.csv"
         md_path = self.output_dir / f"{name}.md"
         atomic_write(csv_path, lambda p: frame.to_csv(p, index=False))
+        if not markdown:
+            self._tables.append(
+                {"name": name, "csv": csv_path.name, "md": csv_path.name, "caption": caption}
+            )
+            return csv_path
         data = ", ".join(
             f"{d.get('name')} ({d.get('source')}, {d.get('n_images')} images)"
             for d in self._datasets

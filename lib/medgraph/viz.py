@@ -26,7 +26,10 @@ def label_to_grey(mask: np.ndarray, num_classes: int = 3) -> np.ndarray:
 
 
 def boundary_overlay(
-    image: np.ndarray, labels: np.ndarray, color: tuple[float, float, float] = (1.0, 0.9, 0.0)
+    image: np.ndarray,
+    labels: np.ndarray,
+    color: tuple[float, float, float] = (1.0, 0.9, 0.0),
+    upscale: int = 1,
 ) -> np.ndarray:
     """The image with superpixel boundaries drawn in ``color``.
 
@@ -34,15 +37,22 @@ def boundary_overlay(
     ----------
     image : (H, W, 3) uint8 or float image
     labels : (H, W) superpixel label map
+    upscale : int
+        Draw on an ``upscale``-times enlarged copy (nearest neighbour) so that boundaries of small
+        superpixels are thin lines instead of covering the superpixels.
 
     Returns
     -------
-    (H, W, 3) float array in [0, 1].
+    (upscale·H, upscale·W, 3) float array in [0, 1].
     """
     img = np.asarray(image)
     if img.dtype == np.uint8:
         img = img / 255.0
-    return mark_boundaries(img, np.asarray(labels), color=color, mode="inner")
+    lab = np.asarray(labels)
+    if upscale > 1:
+        img = img.repeat(upscale, 0).repeat(upscale, 1)
+        lab = lab.repeat(upscale, 0).repeat(upscale, 1)
+    return mark_boundaries(img, lab, color=color, mode="inner")
 
 
 def plot_scale_curves(
@@ -75,6 +85,7 @@ def reconstruction_panel(
     mask: np.ndarray,
     segmentations: Sequence[tuple[str, np.ndarray, np.ndarray]],
     num_classes: int = 3,
+    crop_margin: float | None = 0.15,
 ) -> plt.Figure:
     """The layout of the SMGNN paper's Fig 6 (b)–(f).
 
@@ -84,12 +95,26 @@ def reconstruction_panel(
     mask : (H, W) ground-truth class map
     segmentations : sequence of ``(title, labels, reconstructed)``: a superpixel label map and its
         reconstructed label image (:func:`medgraph.superpixels.reconstruct_labels`)
+    crop_margin : float or None
+        Show only the bounding box of the foreground (``mask > 0``) enlarged by this fraction of
+        its size on each side, so that small superpixels stay visible; None shows the whole image.
 
     Returns
     -------
     Figure with the image and ground truth in the first column and, per segmentation, the
     superpixel overlay above its reconstructed label image.
     """
+    window = (slice(None), slice(None))
+    fg = np.argwhere(np.asarray(mask) > 0)
+    if crop_margin is not None and fg.size:
+        (r0, c0), (r1, c1) = fg.min(0), fg.max(0) + 1
+        dr, dc = int(crop_margin * (r1 - r0)), int(crop_margin * (c1 - c0))
+        window = (slice(max(r0 - dr, 0), r1 + dr), slice(max(c0 - dc, 0), c1 + dc))
+    image, mask = np.asarray(image)[window], np.asarray(mask)[window]
+    segmentations = [
+        (t, np.asarray(lab)[window], np.asarray(rec)[window]) for t, lab, rec in segmentations
+    ]
+    upscale = max(1, int(np.ceil(600 / max(mask.shape))))
     n = len(segmentations)
     fig, axes = plt.subplots(2, n + 1, figsize=(2.6 * (n + 1), 5.4), squeeze=False)
     axes[0, 0].imshow(image)
@@ -97,7 +122,7 @@ def reconstruction_panel(
     axes[1, 0].imshow(label_to_grey(mask, num_classes), cmap="gray", vmin=0, vmax=1)
     axes[1, 0].set_title("ground truth")
     for col, (title, labels, recon) in enumerate(segmentations, start=1):
-        axes[0, col].imshow(boundary_overlay(image, labels))
+        axes[0, col].imshow(boundary_overlay(image, labels, upscale=upscale))
         axes[0, col].set_title(title, fontsize=9)
         axes[1, col].imshow(label_to_grey(recon, num_classes), cmap="gray", vmin=0, vmax=1)
         axes[1, col].set_title("reconstructed labels", fontsize=9)

@@ -1,0 +1,49 @@
+"""Data layer: the registry of data sets, loaders of their published layouts, phantoms, fetching.
+
+- :data:`REGISTRY` / :func:`get_info`: source, licence, citation, layout, counts, how to get it;
+- :func:`locate`: find a data set on disk (explicit root, ``MEDGRAPH_DATA``, then the cache);
+- :func:`fetch`: download an automatic data set, or register a local copy (``--from``);
+- :func:`load_dataset`: real data when present, seeded phantoms otherwise; :func:`load_wbc`,
+  :func:`make_wbc_phantoms`;
+- :class:`SegmentationDataset`: images, masks (0 background, 1 cytoplasm, 2 nucleus), class
+  labels, a checksum and a description for reports.
+
+Importing this package never touches the network; only :func:`fetch` does, and only when asked.
+The command line is ``python -m medgraph data list | info NAME | fetch NAME [--from DIR]``.
+"""
+
+from medgraph.data.dataset import CLASS_NAMES, LABEL_NAMES, SegmentationDataset
+from medgraph.data.errors import (
+    DataError,
+    DataFormatError,
+    DataUnavailableError,
+    UnknownDatasetError,
+)
+from medgraph.data.fetch import fetch
+from medgraph.data.loaders import load_dataset
+from medgraph.data.paths import cache_dir, data_root, locate
+from medgraph.data.phantoms import make_wbc_phantoms
+from medgraph.data.registry import REGISTRY, DatasetInfo, Download, get_info, names
+from medgraph.data.wbc import load_wbc
+
+__all__ = [
+    "CLASS_NAMES",
+    "LABEL_NAMES",
+    "REGISTRY",
+    "DataError",
+    "DataFormatError",
+    "DataUnavailableError",
+    "DatasetInfo",
+    "Download",
+    "SegmentationDataset",
+    "UnknownDatasetError",
+    "cache_dir",
+    "data_root",
+    "fetch",
+    "get_info",
+    "load_dataset",
+    "load_wbc",
+    "locate",
+    "make_wbc_phantoms",
+    "names",
+]
