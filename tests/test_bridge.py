@@ -159,3 +159,42 @@ def test_confusion_dice_iou_by_hand():
     assert np.isnan(iou_per_class(np.zeros(3, int), np.zeros(3, int), 2)[1])
     with pytest.raises(ValueError, match="outside"):
         confusion_matrix(np.array([3]), np.array([0]), 3)
+
+
+def test_hausdorff_by_hand():
+    from medgraph.metrics import hausdorff, surface_distances
+
+    a = np.zeros((7, 7), bool)
+    a[2:5, 2:5] = True  # 3×3 square: surface = its 8 border pixels
+    b = a.copy()
+    assert hausdorff(a, b) == 0.0
+    c = np.zeros((7, 7), bool)
+    c[2:5, 4:7] = True  # the same square moved 2 pixels right
+    d_ab, d_ba = surface_distances(a, c)
+    # the left column of a (col 2) is 2 pixels from c's left column (col 4)
+    assert d_ab.max() == pytest.approx(2.0) and d_ba.max() == pytest.approx(2.0)
+    assert hausdorff(a, c) == pytest.approx(2.0)
+    assert np.isnan(hausdorff(a, np.zeros_like(a)))
+    assert hausdorff(np.zeros_like(a), np.zeros_like(a)) == 0.0
+    # a single far outlier pixel moves HD but not HD95 of a large region
+    big = np.zeros((60, 60), bool)
+    big[10:50, 10:50] = True
+    noisy = big.copy()
+    noisy[58, 58] = True
+    assert hausdorff(big, noisy) == pytest.approx(np.hypot(9, 9))
+    assert hausdorff(big, noisy, 95) == 0.0
+
+
+def test_segmentation_scores_by_hand():
+    from medgraph.metrics import segmentation_scores
+
+    target = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 2, 2], [0, 0, 2, 2]])
+    pred = target.copy()
+    pred[0, 1] = 1  # one background pixel called cytoplasm
+    s = segmentation_scores(pred, target, 3)
+    # class 0: TP 7, FP 0, FN 1, TN 8 ; class 1: TP 4, FP 1, FN 0, TN 11
+    assert s["dice"][0] == pytest.approx(14 / 15) and s["dice"][1] == pytest.approx(8 / 9)
+    assert s["ppv"][1] == pytest.approx(4 / 5) and s["sensitivity"][0] == pytest.approx(7 / 8)
+    assert s["accuracy"][0] == pytest.approx(15 / 16) and s["accuracy"][2] == 1.0
+    assert s["dice"][2] == 1.0 and s["hausdorff"][2] == 0.0
+    assert s["hausdorff"][1] == pytest.approx(1.0)
