@@ -98,24 +98,19 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return here
 
 
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
+
+
 def _git_revision(root: Path) -> str:
+    """Short HEAD revision, with ``+dirty`` when the library or notebooks have local changes."""
     try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "lib", "notebooks"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        rev = _git(root, "rev-parse", "--short=12", "HEAD")
+        dirty = _git(
+            root, "status", "--porcelain", "--untracked-files=no", "--", "lib", "notebooks"
+        )
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
