@@ -1,0 +1,109 @@
+"""Numbers published by the studies the workbook reproduces, labelled as theirs.
+
+These are transcriptions of the papers' tables, kept in one place so that reports can put them
+*beside* our measurements (never in place of them). Each table records its source.
+
+SMGNN: Y. Jiang, Y. Shen, Y. Wang, Q. Ding, "Automatic recognition of white blood cell images with
+memory efficient superpixel metric GNN: SMGNN", Mathematical Biosciences and Engineering, 2024.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = [
+    "SMGNN_SOURCE",
+    "smgnn_segmentation_table",
+    "smgnn_time_table",
+    "smgnn_classification_table",
+    "SMGNN_CELL_TYPE_ACCURACY",
+]
+
+SMGNN_SOURCE = "Jiang et al., MBE 2024 (SMGNN)"
+
+_COLUMNS = ["model", "parameters_M", "dice", "hausdorff", "ppv", "accuracy", "sensitivity"]
+
+# Table 1 (dataset-1) and Table 2 (dataset-2). SMGNN's parameter count is printed as 7e-3 M.
+_TABLE = {
+    "wbc1": [
+        ("U-Net", 5.43, 0.9405, 4.214, 0.9468, 0.9913, 0.9325),
+        ("RU-Net", 31.03, 0.9452, 4.137, 0.9528, 0.9915, 0.9377),
+        ("Att-U-Net", 34.88, 0.9410, 4.287, 0.9413, 0.9908, 0.9301),
+        ("Swin-U-Net", 73.46, 0.9501, 4.056, 0.9578, 0.9918, 0.9385),
+        ("MIF-Net", 2.67, 0.9523, 4.035, 0.9556, 0.9911, 0.9373),
+        ("VGU-Net", 4.99, 0.9604, 3.987, 0.9643, 0.9923, 0.9414),
+        ("SMGNN", 7e-3, 0.9572, 4.017, 0.9545, 0.9914, 0.9401),
+    ],
+    "wbc2": [
+        ("U-Net", 5.43, 0.9420, 4.5018, 0.9419, 0.9910, 0.9204),
+        ("RU-Net", 31.03, 0.9462, 4.8409, 0.9303, 0.9876, 0.9116),
+        ("Att-U-Net", 34.88, 0.9482, 4.7425, 0.9333, 0.9914, 0.9307),
+        ("Swin-U-Net", 73.46, 0.9503, 4.7886, 0.9438, 0.9919, 0.9232),
+        ("MIF-Net", 2.67, 0.9517, 4.224, 0.9428, 0.9909, 0.9311),
+        ("VGU-Net", 4.99, 0.9520, 4.209, 0.9493, 0.9913, 0.9378),
+        ("SMGNN", 7e-3, 0.9495, 4.4531, 0.9431, 0.9903, 0.9373),
+    ],
+}
+
+# Table 3: inference time (seconds) for eight dataset-2 images, NVIDIA A100, SNIC included for SMGNN.
+_TIME = [
+    ("U-Net", 0.1094),
+    ("RU-Net", 0.1145),
+    ("Att-U-Net", 0.2681),
+    ("Swin-U-Net", 0.7794),
+    ("MIF-Net", 0.0986),
+    ("VGU-Net", 0.1756),
+    ("SMGNN", 0.8173),
+]
+
+# Table 6: segmentation-based cell-type classification on dataset-2 (Dice of the segmentation
+# model and classification accuracy CA of the ResNet using its segmentations).
+_CLASSIFICATION = [
+    ("U-Net", 5.43, 0.9420, 0.9344),
+    ("RU-Net", 31.03, 0.9462, 0.9672),
+    ("Att-U-Net", 34.88, 0.9482, 0.9508),
+    ("Swin-U-Net", 73.46, 0.9503, 0.9508),
+    ("MIF-Net", 2.67, 0.9517, 0.9508),
+    ("VGU-Net", 4.99, 0.9520, 0.9672),
+    ("SMGNN", 7e-3, 0.9495, 0.9672),
+]
+
+#: Tables 4 and 5: overall cell-type accuracy on dataset-2 with and without the segmentation.
+SMGNN_CELL_TYPE_ACCURACY = {"with SMGNN segmentation": 0.9672, "image only": 0.7213}
+
+#: how our model names map to the paper's row names
+PAPER_ROW = {
+    "smgnn": "SMGNN",
+    "unet": "U-Net",
+    "attention_unet": "Att-U-Net",
+    "swin_unet": "Swin-U-Net",
+}
+
+
+def smgnn_segmentation_table(dataset: str) -> pd.DataFrame:
+    """The SMGNN paper's Table 1 (``"wbc1"``) or Table 2 (``"wbc2"``), columns prefixed ``paper_``.
+
+    Returns
+    -------
+    DataFrame with ``model`` and ``paper_parameters_M, paper_dice, paper_hausdorff, paper_ppv,
+    paper_accuracy, paper_sensitivity``.
+    """
+    if dataset not in _TABLE:
+        raise KeyError(
+            f"the SMGNN paper has segmentation tables for {sorted(_TABLE)}, not {dataset!r}"
+        )
+    frame = pd.DataFrame(_TABLE[dataset], columns=_COLUMNS)
+    return frame.rename(columns={c: f"paper_{c}" for c in _COLUMNS[1:]})
+
+
+def smgnn_time_table() -> pd.DataFrame:
+    """The SMGNN paper's Table 3: seconds per eight dataset-2 images on an A100."""
+    return pd.DataFrame(_TIME, columns=["model", "paper_seconds_per_8_images"])
+
+
+def smgnn_classification_table() -> pd.DataFrame:
+    """The SMGNN paper's Table 6: Dice and cell-type classification accuracy on dataset-2."""
+    return pd.DataFrame(
+        _CLASSIFICATION,
+        columns=["model", "paper_parameters_M", "paper_dice", "paper_classification_accuracy"],
+    )
