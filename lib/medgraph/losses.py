@@ -32,7 +32,12 @@ _DENSE_LIMIT = 1 << 22
 
 
 def dice_coefficients(
-    probs: torch.Tensor, target: torch.Tensor, num_classes: int, eps: float = 1e-6
+    probs: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    eps: float = 1e-6,
+    valid: torch.Tensor | None = None,
+    ignore_index: int | None = None,
 ) -> torch.Tensor:
     """Soft Dice coefficient (Eq 3.1 with probabilities) of every image and class.
 
@@ -48,6 +53,12 @@ def dice_coefficients(
     num_classes : int
     eps : float, default 1e-6
         Smoothing added to numerator and denominator.
+    valid : (B, H, W) bool tensor, optional
+        Pixels that count; the others (e.g. padding) are left out of every sum, so neither their
+        probabilities nor their targets change the result. None: all pixels count.
+    ignore_index : int, optional
+        A target value marking pixels to leave out (combined with ``valid``). The target may
+        hold any value at left-out pixels.
 
     Returns
     -------
@@ -63,9 +74,24 @@ def dice_coefficients(
     if target.dtype.is_floating_point or target.dtype == torch.bool:
         raise TypeError(f"target must be an integer class map, got dtype {target.dtype}")
     target = target.long()
+    keep = None
+    if ignore_index is not None:
+        keep = target != ignore_index
+    if valid is not None:
+        if valid.shape != target.shape:
+            raise ValueError(
+                f"valid {tuple(valid.shape)} does not match target {tuple(target.shape)}"
+            )
+        keep = valid.bool() if keep is None else keep & valid.bool()
+    if keep is not None:
+        target = torch.where(keep, target, torch.zeros_like(target))
     if target.numel() and (int(target.min()) < 0 or int(target.max()) >= num_classes):
         raise ValueError(f"target holds classes outside 0..{num_classes - 1}")
     onehot = F.one_hot(target, num_classes).permute(0, 3, 1, 2).to(probs.dtype)
+    if keep is not None:
+        weight = keep[:, None].to(probs.dtype)
+        probs = probs * weight
+        onehot = onehot * weight
     inter = (probs * onehot).sum(dim=(2, 3))
     total = probs.sum(dim=(2, 3)) + onehot.sum(dim=(2, 3))
     return (2.0 * inter + eps) / (total + eps)
@@ -77,6 +103,8 @@ def dice_loss(
     num_classes: int,
     eps: float = 1e-6,
     convention: Literal["one_minus", "negative"] = "one_minus",
+    valid: torch.Tensor | None = None,
+    ignore_index: int | None = None,
 ) -> torch.Tensor:
     """Soft Dice loss (Eq 3.2), averaged over classes and images.
 
@@ -94,12 +122,16 @@ def dice_loss(
         ``"one_minus"`` returns ``1 − mean Dice`` in [0, 1] (0 for a perfect prediction);
         ``"negative"`` returns ``−mean Dice`` in [−1, 0], the sign convention of Eq 3.2. The two
         differ by a constant and have the same gradient.
+    valid : (B, H, W) bool tensor, optional
+        Pixels that count (see :func:`dice_coefficients`); padding is left out this way.
+    ignore_index : int, optional
+        Target value of pixels to leave out.
 
     Returns
     -------
     Scalar tensor.
     """
-    mean_dice = dice_coefficients(probs, target, num_classes, eps).mean()
+    mean_dice = dice_coefficients(probs, target, num_classes, eps, valid, ignore_index).mean()
     if convention == "one_minus":
         return 1.0 - mean_dice
     if convention == "negative":

@@ -1,0 +1,193 @@
+"""Orchestration of the segmentation studies of notebooks 02 and 03.
+
+Small functions over :mod:`medgraph.segmentation`: train several models over several seeds on one
+split and score their test predictions; aggregate the scores over seeds (means over the three
+classes and over the two cell classes, as notebook 02 reports them); and read the GNN node
+embeddings of a trained SMGNN with each node's majority label (notebook 03).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from medgraph.data import SegmentationDataset
+from medgraph.segmentation import (
+    GRAPH_MODELS,
+    IDENTITY,
+    SegmentationConfig,
+    SegmentationRun,
+    evaluate_segmentation,
+    make_batch,
+    prepare_images,
+    summarize_segmentation,
+    train_segmentation,
+)
+
+__all__ = ["compare_segmentation_models", "aggregate_over_seeds", "node_embeddings", "METRICS"]
+
+#: the per-class metrics aggregated by :func:`aggregate_over_seeds`
+METRICS = ("dice", "iou", "hausdorff", "hd95", "ppv", "accuracy", "sensitivity")
+
+Variants = Sequence[str] | Mapping[str, tuple[str, Mapping[str, Any]]]
+
+
+def compare_segmentation_models(
+    data: SegmentationDataset,
+    variants: Variants,
+    seeds: Sequence[int],
+    splits: Sequence[Sequence[int]],
+    config: SegmentationConfig | Mapping[str, Any] | None = None,
+    device: torch.device | str = "auto",
+) -> tuple[dict[tuple[str, int], SegmentationRun], pd.DataFrame]:
+    """Train every variant with every seed on one split and score the test predictions.
+
+    Parameters
+    ----------
+    data : SegmentationDataset
+    variants : list of model names (see :func:`medgraph.segmentation.train_segmentation`), or a
+        mapping ``label → (model name, config overrides)`` for ablations
+    seeds : training seeds
+    splits : (train, val, test) indices, the same for every variant and seed
+    config : shared settings (overridden per variant)
+    device : torch device or ``"auto"``
+
+    Returns
+    -------
+    runs : dict ``(label, seed) → SegmentationRun``
+    scores : DataFrame, one row per (label, seed, test image, class) with the columns of
+        :func:`medgraph.segmentation.evaluate_segmentation` plus ``model``, ``seed``,
+        ``parameters`` and ``seconds_per_epoch``
+    """
+    if isinstance(variants, Mapping):
+        plan = {label: (name, dict(overrides)) for label, (name, overrides) in variants.items()}
+    else:
+        plan = {name: (name, {}) for name in variants}
+    if not plan or not seeds:
+        raise ValueError("compare_segmentation_models needs at least one model and one seed")
+    runs: dict[tuple[str, int], SegmentationRun] = {}
+    frames = []
+    for label, (name, overrides) in plan.items():
+        cfg = SegmentationConfig.from_any(config, **overrides)
+        for seed in seeds:
+            run = train_segmentation(name, data, splits, cfg, device=device, seed=int(seed))
+            runs[(label, int(seed))] = run
+            frame = evaluate_segmentation(
+                run.test_predictions, [data.masks[i] for i in run.test_idx], run.test_ids
+            )
+            frame.insert(0, "seed", int(seed))
+            frame.insert(0, "model", label)
+            frame["parameters"] = run.n_parameters
+            frame["seconds_per_epoch"] = run.seconds_per_epoch
+            frames.append(frame)
+    return runs, pd.concat(frames, ignore_index=True)
+
+
+def aggregate_over_seeds(
+    scores: pd.DataFrame,
+    runs: Mapping[tuple[str, int], SegmentationRun] | None = None,
+    metrics: Sequence[str] = METRICS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per model: each seed's image-averaged class means, then mean ± std over seeds.
+
+    For every (model, seed), :func:`medgraph.segmentation.summarize_segmentation` averages each
+    metric over the three classes (``3cls``) and over the two cell classes (``cell``) per image,
+    then over the test images. Those per-seed values are then averaged over seeds.
+
+    Parameters
+    ----------
+    scores : DataFrame of :func:`compare_segmentation_models`
+    runs : optional, adds the number of epochs run to the per-seed table
+    metrics : metric columns to aggregate
+
+    Returns
+    -------
+    table : one row per model: ``parameters``, ``seconds_per_epoch``, ``n_seeds`` and, per metric,
+        ``<metric>_3cls_mean``, ``<metric>_3cls_std``, ``<metric>_cell_mean``, ``<metric>_cell_std``
+        (population std over seeds; NaN for a single seed); models in first-appearance order
+    per_seed : one row per (model, seed) with ``<metric>_3cls`` and ``<metric>_cell``
+    """
+    rows = []
+    id_cols = ["image", "class_index", "class_name"]
+    for (model, seed), part in scores.groupby(["model", "seed"], sort=False):
+        summary = summarize_segmentation(part[id_cols + list(metrics)], metrics=metrics)
+        row: dict[str, Any] = {
+            "model": model,
+            "seed": seed,
+            "parameters": int(part["parameters"].iloc[0]),
+            "seconds_per_epoch": float(part["seconds_per_epoch"].iloc[0]),
+            "test_images": int(summary["n_images"].iloc[0]),
+        }
+        if runs is not None and (model, seed) in runs:
+            row["epochs_run"] = len(runs[(model, seed)].history)
+        for metric in metrics:
+            row[f"{metric}_3cls"] = summary.loc[metric, "all_classes"]
+            row[f"{metric}_cell"] = summary.loc[metric, "cell_classes"]
+        rows.append(row)
+    per_seed = pd.DataFrame(rows)
+    table_rows = []
+    for model, part in per_seed.groupby("model", sort=False):
+        row = {
+            "model": model,
+            "parameters": int(part["parameters"].iloc[0]),
+            "seconds_per_epoch": float(part["seconds_per_epoch"].mean()),
+            "n_seeds": len(part),
+        }
+        for metric in metrics:
+            for which in ("3cls", "cell"):
+                values = part[f"{metric}_{which}"].astype(float)
+                row[f"{metric}_{which}_mean"] = float(values.mean())
+                # one seed has no spread to report: NaN (printed as the mean alone)
+                row[f"{metric}_{which}_std"] = (
+                    float(values.std(ddof=0)) if len(values) > 1 else np.nan
+                )
+        table_rows.append(row)
+    return pd.DataFrame(table_rows), per_seed
+
+
+def node_embeddings(
+    run: SegmentationRun,
+    data: SegmentationDataset,
+    indices: Sequence[int],
+    batch_size: int = 16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """GNN embeddings H of the superpixels of some images, with their majority labels.
+
+    Parameters
+    ----------
+    run : a trained graph model (``smgnn``, ``smgnn_gcn``, ``smgnn_gat``, ``pure_gnn``)
+    data : the data set the indices refer to
+    indices : which images (typically the test split)
+    batch_size : images per forward pass
+
+    Returns
+    -------
+    embeddings : (K, d) float32 array, the output of the last graph layer for every superpixel
+        that covers at least one real (non-padding) pixel
+    labels : (K,) int64 array, each superpixel's majority class over its real pixels (Eq 4.2)
+    """
+    if run.model_name not in GRAPH_MODELS:
+        raise ValueError(f"{run.model_name!r} has no node embeddings (not a graph model)")
+    idx = [int(i) for i in indices]
+    if not idx:
+        raise ValueError("node_embeddings needs at least one image")
+    prepared = prepare_images(
+        [data.images[i] for i in idx], [data.masks[i] for i in idx], run.preprocessing
+    )
+    model = run.model.eval()
+    device = next(model.parameters()).device
+    embs, labels = [], []
+    with torch.no_grad():
+        for start in range(0, len(idx), batch_size):
+            chunk = np.arange(start, min(start + batch_size, len(idx)))
+            batch = make_batch(prepared, chunk, run.preprocessing, [IDENTITY] * len(chunk), device)
+            graph = batch.graph.graph
+            h = model.embed(graph.x, graph.edge_index)
+            keep = graph.valid if hasattr(graph, "valid") else graph.y >= 0
+            embs.append(h[keep].cpu().numpy().astype(np.float32))
+            labels.append(graph.y[keep].cpu().numpy().astype(np.int64))
+    return np.concatenate(embs), np.concatenate(labels)

@@ -1,0 +1,69 @@
+"""Orchestration: seeds aggregated by hand, a tiny end-to-end comparison, node embeddings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medgraph.data import make_wbc_phantoms
+from medgraph.experiments import aggregate_over_seeds, compare_segmentation_models, node_embeddings
+from medgraph.training import split_indices
+
+
+def scores_frame():
+    rows = []
+    # model A, seed 0: image x has dice 0.9/0.8/0.6 for classes 0/1/2, image y 1.0/0.7/0.5
+    # model A, seed 1: every value 0.1 higher
+    for seed, shift in [(0, 0.0), (1, 0.1)]:
+        for image, values in [("x", [0.9, 0.8, 0.6]), ("y", [1.0, 0.7, 0.5])]:
+            for c, v in enumerate(values):
+                rows.append(
+                    {
+                        "model": "A",
+                        "seed": seed,
+                        "image": image,
+                        "class_index": c,
+                        "class_name": "bcn"[c],
+                        "dice": v + shift,
+                        "parameters": 10,
+                        "seconds_per_epoch": 1.0 + seed,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_over_seeds_by_hand():
+    table, per_seed = aggregate_over_seeds(scores_frame(), metrics=["dice"])
+    s0 = per_seed[per_seed.seed == 0].iloc[0]
+    # three-class: image x (0.9+0.8+0.6)/3 = 0.7667, image y 0.7333 → 0.75; cells: (0.7+0.6)/2=0.65
+    assert s0["dice_3cls"] == pytest.approx(0.75)
+    assert s0["dice_cell"] == pytest.approx(0.65)
+    row = table.iloc[0]
+    assert row["dice_3cls_mean"] == pytest.approx(0.80)  # seeds 0.75 and 0.85
+    assert row["dice_3cls_std"] == pytest.approx(0.05)
+    assert row["dice_cell_mean"] == pytest.approx(0.70)
+    assert row["n_seeds"] == 2 and row["parameters"] == 10
+    assert row["seconds_per_epoch"] == pytest.approx(1.5)
+
+
+def test_tiny_comparison_and_embeddings():
+    ds = make_wbc_phantoms(10, seed=3, style="wbc1", size=48)
+    splits = split_indices(len(ds), (0.6, 0.2, 0.2), seed=0)
+    config = {
+        "epochs": 2,
+        "batch_size": 4,
+        "progress": False,
+        "baseline_options": {"base": 4, "depth": 2},
+    }
+    variants = {"smgnn": ("smgnn", {}), "no metric": ("smgnn", {"lam": 0.0}), "unet": ("unet", {})}
+    runs, scores = compare_segmentation_models(ds, variants, [0], splits, config, device="cpu")
+    assert set(runs) == {("smgnn", 0), ("no metric", 0), ("unet", 0)}
+    assert set(scores["model"]) == {"smgnn", "no metric", "unet"}
+    assert len(scores) == 3 * len(splits[2]) * 3  # variants × test images × classes
+    table, _ = aggregate_over_seeds(scores, runs)
+    assert list(table["model"]) == ["smgnn", "no metric", "unet"]
+    assert table["dice_3cls_mean"].between(0, 1).all()
+    emb, labels = node_embeddings(runs[("smgnn", 0)], ds, splits[2])
+    assert emb.ndim == 2 and emb.shape[0] == labels.shape[0] > 0
+    assert np.isfinite(emb).all() and set(np.unique(labels)) <= {0, 1, 2}
+    with pytest.raises(ValueError, match="not a graph model"):
+        node_embeddings(runs[("unet", 0)], ds, splits[2])

@@ -1,0 +1,156 @@
+"""The generic loop: splits, seeding, schedule, early stopping, best-weight restore, NaN guard."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from medgraph.training import (
+    EarlyStopping,
+    History,
+    NonFiniteLossError,
+    fit,
+    seed_everything,
+    select_device,
+    split_indices,
+    warmup_cosine,
+)
+
+
+@pytest.mark.parametrize(
+    ("n", "sizes"), [(300, (240, 30, 30)), (100, (80, 10, 10)), (8, (6, 1, 1))]
+)
+def test_split_is_disjoint_complete_and_sized(n, sizes):
+    train, val, test = split_indices(n, (0.8, 0.1, 0.1), seed=0)
+    assert (len(train), len(val), len(test)) == sizes
+    joined = np.concatenate([train, val, test])
+    assert np.array_equal(np.sort(joined), np.arange(n))  # complete, and no index twice
+    assert not set(train) & set(val) and not set(train) & set(test) and not set(val) & set(test)
+
+
+def test_split_is_seeded():
+    a = split_indices(100, seed=3)
+    b = split_indices(100, seed=3)
+    c = split_indices(100, seed=4)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+    assert not np.array_equal(a[0], np.arange(80))  # shuffled, not the first 80
+
+
+def test_split_rejects_bad_fractions():
+    with pytest.raises(ValueError, match="fractions"):
+        split_indices(10, (0.5, 0.2, 0.2))
+    with pytest.raises(ValueError, match="fractions"):
+        split_indices(10, (0.9, 0.2, -0.1))
+
+
+def test_seed_everything_repeats_streams():
+    seed_everything(7)
+    first = (torch.rand(3), np.random.rand(3))  # noqa: NPY002 - the global stream is tested
+    seed_everything(7)
+    second = (torch.rand(3), np.random.rand(3))  # noqa: NPY002
+    assert torch.equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+
+
+def test_select_device(monkeypatch):
+    assert select_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto").type in ("cpu", "mps")
+    with pytest.raises(RuntimeError, match="CUDA"):
+        select_device("cuda")
+
+
+def test_warmup_cosine_by_hand():
+    assert warmup_cosine(0, 110, 10) == pytest.approx(0.1)
+    assert warmup_cosine(9, 110, 10) == pytest.approx(1.0)
+    assert warmup_cosine(10, 110, 10) == pytest.approx(1.0)
+    assert warmup_cosine(60, 110, 10, min_factor=0.0) == pytest.approx(0.5)  # half-way: cos(π/2)
+    assert warmup_cosine(110, 110, 10, min_factor=0.01) == pytest.approx(0.01)
+
+
+def test_early_stopping_counts_patience():
+    stop = EarlyStopping(patience=2, mode="max")
+    flags = [stop.step(v, e) for e, v in enumerate([0.5, 0.7, 0.6, float("nan"), 0.65])]
+    assert flags == [True, True, False, False, False]
+    assert stop.best == 0.7 and stop.best_epoch == 1 and stop.should_stop
+
+
+class Scalar(nn.Module):
+    """One weight w, starting at 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+
+def _climbing_fit(model, epochs, patience=None, checkpoint=None, loss_fn=None):
+    """SGD with lr 1 on loss −w: w grows by exactly 1 per epoch (one step per epoch).
+
+    Validation score −(w − 2)²: best after the second epoch (w = 2), worse afterwards.
+    """
+    optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
+    loss_fn = loss_fn or (lambda _: -model.w)
+    return fit(
+        model,
+        optimiser,
+        loss_fn,
+        lambda: {"dice": -((model.w.item() - 2.0) ** 2), "w": model.w.item()},
+        lambda epoch: [None],
+        epochs,
+        schedule="constant",
+        patience=patience,
+        checkpoint=checkpoint,
+        progress=False,
+    )
+
+
+def test_fit_restores_the_best_validation_weights(tmp_path):
+    model = Scalar()
+    path = tmp_path / "best.pt"
+    history = _climbing_fit(model, epochs=5, checkpoint=path)
+    assert isinstance(history, History) and len(history) == 5
+    assert [v["w"] for v in history.val] == [1.0, 2.0, 3.0, 4.0, 5.0]  # validation got worse
+    assert history.best_epoch == 1 and history.best_score == 0.0
+    assert model.w.item() == 2.0  # not the last weights (5.0)
+    saved = torch.load(path)
+    assert float(saved["model"]["w"]) == 2.0 and saved["best_epoch"] == 1
+    frame = history.to_frame()
+    assert list(frame["val_w"]) == [1.0, 2.0, 3.0, 4.0, 5.0] and (frame["seconds"] >= 0).all()
+
+
+def test_fit_stops_early_on_validation():
+    model = Scalar()
+    history = _climbing_fit(model, epochs=50, patience=2)
+    assert history.stopped_early and len(history) == 5  # epochs 2, 3, 4 without improvement
+    assert model.w.item() == 2.0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_loss_raises_and_writes_nothing(tmp_path, bad):
+    model = Scalar()
+    path = tmp_path / "ckpt.pt"
+
+    def loss_fn(_):
+        return -model.w * bad
+
+    with pytest.raises(NonFiniteLossError, match="no report written"):
+        _climbing_fit(model, epochs=3, checkpoint=path, loss_fn=loss_fn)
+    assert list(tmp_path.iterdir()) == []
+    assert model.w.item() == 0.0  # no update was made with the bad loss
+
+
+def test_fit_requires_the_monitored_score():
+    model = Scalar()
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(KeyError, match="dice"):
+        fit(
+            model,
+            optimiser,
+            lambda _: model.w**2,
+            lambda: {"iou": 1.0},
+            lambda e: [0],
+            2,
+            progress=False,
+        )
