@@ -47,13 +47,13 @@ n_phantoms = 60
 split_seed = 0  # the 80/10/10 split (the paper's proportions)
 seeds = [0, 1, 2]  # training seeds (weights, shuffling, augmentation, metric-loss sampling)
 models = ["smgnn", "unet", "attention_unet", "unet++", "swin_unet"]
-epochs = 200
+epochs = 150  # the calibrated budget (SegmentationConfig default)
 config = {}  # SegmentationConfig overrides shared by every model
 baseline_size = "small"  # "small" or "paper" (the paper's parameter scale; GPU recommended)
 # ablations (one seed each: ablation_seed)
 run_ablations = True
 ablation_seed = 0
-ablation_epochs = 200
+ablation_epochs = 150
 ablation_lambdas = [0.0, 0.1, 0.5, 1.0, 10.0]
 ablation_gnns = ["smgnn", "smgnn_gcn", "smgnn_gat"]
 ablation_scales = [4, 16, 64, 256]
