@@ -96,3 +96,80 @@ def test_notebook_01_runs_through_the_runner(tmp_path, monkeypatch):
         assert (out / name).exists(), name
     index = (tmp_path / "reports" / "quick" / "README.md").read_text()
     assert "01_tiny" in index and "paper's" in index
+
+
+def _run_tiny(tmp_path, monkeypatch, name, notebook, params):
+    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
+    cfg = tmp_path / "papermill_runs.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "profiles": {"quick": {"parameters": {"data_source": "phantom"}}},
+                "runs": [
+                    {
+                        "name": name,
+                        "notebook": str(ROOT / "notebooks" / notebook),
+                        "parameters": params,
+                    }
+                ],
+            }
+        )
+    )
+    assert run_main(["--config", str(cfg), "--profile", "quick"]) == 0
+    out = tmp_path / "reports" / "quick" / name
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch):
+    params = {
+        "dataset": "wbc1",
+        "n_phantoms": 10,
+        "seeds": [0],
+        "models": ["smgnn", "unet"],
+        "epochs": 1,
+        "ablation_epochs": 1,
+        "ablation_lambdas": [0.0, 0.1],
+        "ablation_gnns": ["smgnn_gcn"],
+        "ablation_scales": [64],
+        "run_classification": True,
+        "classification_epochs": 1,
+        "config": {"batch_size": 4, "progress": False, "baseline_options": {"base": 4, "depth": 2}},
+    }
+    out, results = _run_tiny(
+        tmp_path, monkeypatch, "02_tiny", "02_smgnn_vs_baselines.ipynb", params
+    )
+    assert results["status"] == "complete" and results["datasets"][0]["source"] == "phantom"
+    assert 0.0 <= results["results"]["smgnn_dice"]["three_class"] <= 1.0
+    assert results["results"]["smgnn_dice"]["params"] <= 10_000
+    for name in (
+        "segmentation_comparison.md",
+        "ablation_lambda.md",
+        "ablation_gnn.md",
+        "ablation_scale.md",
+        "cell_type_classification.md",
+        "superpixel_graph.png",
+        "segmentations.png",
+        "ablations.png",
+        "confusion_matrices.png",
+    ):
+        assert (out / name).exists(), name
+    rows = [r["quantity"] for r in results["paper_comparison"]]
+    assert any("smgnn Dice" in q for q in rows)
+
+
+def test_notebook_03_runs_through_the_runner(tmp_path, monkeypatch):
+    params = {
+        "dataset": "wbc1",
+        "n_phantoms": 10,
+        "epochs": 1,
+        "n_per_class": 40,
+        "n_pairs": 500,
+        "config": {"batch_size": 4, "progress": False},
+    }
+    out, results = _run_tiny(
+        tmp_path, monkeypatch, "03_tiny", "03_metric_learning_umap.ipynb", params
+    )
+    sep = results["results"]["separation_lambda_0.1"]
+    assert -1.0 <= sep["silhouette"] <= 1.0 and -2.0 <= sep["gap"] <= 2.0
+    for name in ("fig12_umap.png", "cosine_distributions.png", "separation.md", "test_dice.md"):
+        assert (out / name).exists(), name
