@@ -112,19 +112,40 @@ def test_radius_is_strict_on_a_regular_grid():
     assert as_set(edges) == brute_force_edges(labels, 16.0)
 
 
-def test_radius_edges_in_small_blocks(monkeypatch):
-    rng = np.random.default_rng(0)
-    pos = torch.tensor(rng.uniform(0, 50, size=(60, 2)))
-    batch = torch.tensor([0] * 25 + [1] * 35)
-    full = radius_edges(pos, batch, [9.0, 12.0])
-    monkeypatch.setattr(graphs, "_BLOCK_ENTRIES", 7)  # one row of at most a few nodes per block
-    chunked = radius_edges(pos, batch, [9.0, 12.0])
-    assert torch.equal(full, chunked)
+def dense_radius_edges(pos, batch, radii):
     d = (pos[:, None] - pos[None]).abs().sum(-1)
     same = batch[:, None] == batch[None]
-    radius = torch.tensor([9.0, 12.0])[batch][:, None]
-    dense = (d < radius) & same & ~torch.eye(60, dtype=torch.bool)
-    assert torch.equal(full, dense.nonzero().T)
+    radius = torch.as_tensor(radii, dtype=torch.float64)[batch][:, None]
+    dense = (d < radius) & same & ~torch.eye(len(pos), dtype=torch.bool)
+    return dense.nonzero().T
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_radius_edges_grid_search_equals_all_pairs(seed):
+    # random centroids, three images with different radii, some of them on an integer lattice
+    # so that many pairs lie at exactly the radius (strict inequality must exclude them)
+    rng = np.random.default_rng(seed)
+    sizes = [25, 40, 35]
+    pos = rng.uniform(-5, 60, size=(sum(sizes), 2))
+    pos[:30] = np.round(pos[:30])
+    pos = torch.tensor(pos)
+    batch = torch.repeat_interleave(torch.arange(3), torch.tensor(sizes))
+    radii = [9.0, 12.0, 4.0]
+    edges = radius_edges(pos, batch, radii)
+    assert torch.equal(edges, dense_radius_edges(pos, batch, radii))
+    assert edges.shape[1] > 100
+
+
+def test_radius_edges_edge_cases():
+    pos = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    assert radius_edges(pos, None, 0.0).shape == (2, 0)  # no pair is closer than 0
+    assert radius_edges(pos, None, 1.0).shape == (2, 0)  # strict: distance 1 is not < 1
+    assert radius_edges(pos, None, 1.5).tolist() == [[0, 1], [1, 0]]
+    assert radius_edges(torch.zeros(1, 2), None, 3.0).shape == (2, 0)
+    with pytest.raises(ValueError, match="thresholds"):
+        radius_edges(pos, torch.tensor([0, 0, 1]), [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="finite"):
+        radius_edges(torch.tensor([[float("nan"), 0.0]]), None, 1.0)
 
 
 def test_batching_two_images_offsets_nodes_and_has_no_cross_edges():
