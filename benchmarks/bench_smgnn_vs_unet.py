@@ -7,8 +7,10 @@ phantoms in its style otherwise), the issue's §8:
    paper's Table 1 U-Net has 5.43M) and at the ``small`` size;
 2. bytes of the activations autograd saves for backward in one training step (forward + loss),
    measured exactly with :func:`medgraph.profiling.saved_activation_bytes` (parameters and
-   BatchNorm buffers excluded). SMGNN's loss is Dice + 0.1 · superpixel metric loss (Eq 3.3),
-   U-Net's is Dice;
+   BatchNorm buffers excluded). SMGNN's loss is Dice + 0.1 · superpixel metric loss (Eq 3.3)
+   with the training defaults (1024 anchors × 1024 references), U-Net's is Dice. SMGNN is
+   measured as it trains, with its memory-lean head (:mod:`medgraph.models.lean`), and also
+   with the plain head modules for comparison;
 3. inference time per batch END TO END, from the uint8 images in memory to predicted labels
    (eval mode, ``torch.no_grad``): for SMGNN SNIC on the B images (S = 16 px), graph
    construction (:func:`medgraph.graphs.build_superpixel_graphs`) and the forward pass; for
@@ -55,6 +57,7 @@ from medgraph.graphs import build_superpixel_graphs, radius_edges  # noqa: E402
 from medgraph.losses import SuperpixelMetricLoss, dice_loss, joint_loss  # noqa: E402
 from medgraph.models import SMGNN, build_baseline, count_parameters  # noqa: E402
 from medgraph.profiling import saved_activation_bytes, time_call  # noqa: E402
+from medgraph.segmentation import SegmentationConfig  # noqa: E402
 from medgraph.superpixels import snic  # noqa: E402
 
 N_CLASSES = 3
@@ -138,7 +141,8 @@ def activation_bytes(
     x = to_input(images, device)
     target = torch.from_numpy(masks).to(device)
     sb = build_superpixel_graphs(images, superpixels(images, scale), masks=masks, device=device)
-    metric = SuperpixelMetricLoss().to(device)
+    cfg = SegmentationConfig()  # the training defaults: 1024 anchors and 1024 references
+    metric = SuperpixelMetricLoss(n_anchors=cfg.n_anchors, n_refs=cfg.n_refs).to(device)
     out: dict[str, int] = {}
     for name, model in models.items():
         model.train()
@@ -156,6 +160,11 @@ def activation_bytes(
 
         out[name] = saved_activation_bytes(step, exclude=list(model.buffers()))
         if isinstance(model, SMGNN):
+            # the same step with the plain head modules (QH and BatchNorm inputs saved)
+            lean_flag = model.memory_efficient
+            model.memory_efficient = False
+            out[f"{name}: plain head"] = saved_activation_bytes(step, exclude=list(model.buffers()))
+            model.memory_efficient = lean_flag
             # the graph side alone: GIN embeddings + superpixel metric loss (the paper's §2.4)
             out[f"{name}: GIN + metric loss only"] = saved_activation_bytes(
                 lambda model=model: metric(
@@ -306,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"SMGNN's graph side alone (GIN + metric loss, no pixel-space CNN head) saves "
         f"{graph_only / 2**20:.1f} MiB; the rest of SMGNN's "
-        f"{mem['SMGNN'] / 2**20:.1f} MiB is the full-resolution CNN head and the Dice loss"
+        f"{mem['SMGNN'] / 2**20:.1f} MiB is the full-resolution CNN head and the Dice loss; "
+        f"with the plain head modules (memory_efficient=False) SMGNN saves "
+        f"{mem['SMGNN: plain head'] / 2**20:.1f} MiB"
     )
 
     checks = []
@@ -323,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     if "U-Net (small)" in models:
         info["U-Net (small) time / SMGNN time"] = median["U-Net (small)"] / median["SMGNN"]
         info["U-Net (small) act. bytes / SMGNN act. bytes"] = mem["U-Net (small)"] / mem["SMGNN"]
+    info["U-Net (paper) act. bytes / SMGNN plain head"] = (
+        mem["U-Net (paper)"] / mem["SMGNN: plain head"]
+    )
     info["paper: U-Net time / SMGNN time (A100)"] = (
         PAPER["time_s"]["U-Net (paper)"] / PAPER["time_s"]["SMGNN"]
     )
@@ -377,7 +391,10 @@ def main(argv: list[str] | None = None) -> int:
                     "parameters": params[name],
                     "saved_activation_bytes": mem[name],
                     **(
-                        {"saved_activation_bytes_gin_and_metric_loss_only": graph_only}
+                        {
+                            "saved_activation_bytes_gin_and_metric_loss_only": graph_only,
+                            "saved_activation_bytes_plain_head": mem["SMGNN: plain head"],
+                        }
                         if name == "SMGNN"
                         else {}
                     ),

@@ -141,6 +141,30 @@ def test_dice_gradient_and_input_checks():
         dice_loss(logits.softmax(1), target, 2)
 
 
+def test_dice_matches_one_hot_formula_with_masks_and_gradients():
+    # Eq 3.1 written with the one-hot target g, against the gather/scatter implementation
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 4, 7, 6, generator=gen, requires_grad=True)
+    target = torch.randint(0, 4, (3, 7, 6), generator=gen)
+    target[0, :2] = 9  # ignored pixels may hold anything
+    valid = torch.rand(3, 7, 6, generator=gen) > 0.2
+    keep = valid & (target != 9)
+    clean = torch.where(keep, target, 0)
+    g = torch.nn.functional.one_hot(clean, 4).permute(0, 3, 1, 2).float() * keep[:, None]
+    p = logits.softmax(1) * keep[:, None]
+    expected = (2 * (p * g).sum((2, 3)) + 1e-6) / (p.sum((2, 3)) + g.sum((2, 3)) + 1e-6)
+    (grad_expected,) = torch.autograd.grad(expected.sum(), logits)
+    got = dice_coefficients(logits.softmax(1), target, 4, valid=valid, ignore_index=9)
+    (grad_got,) = torch.autograd.grad(got.sum(), logits)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert torch.allclose(grad_got, grad_expected, atol=1e-6)
+    plain = dice_coefficients(logits.softmax(1), clean, 4)
+    g_all = torch.nn.functional.one_hot(clean, 4).permute(0, 3, 1, 2).float()
+    q = logits.softmax(1)
+    ref = (2 * (q * g_all).sum((2, 3)) + 1e-6) / (q.sum((2, 3)) + g_all.sum((2, 3)) + 1e-6)
+    assert torch.allclose(plain, ref, atol=1e-6)
+
+
 def test_check_finite_stops_on_nan():
     check_finite(torch.tensor(0.3), step=1)
     with pytest.raises(NonFiniteLossError, match="loss became NaN at step 7; training stopped"):

