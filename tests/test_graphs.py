@@ -236,3 +236,14 @@ def test_cache_hit_skips_the_algorithm(tmp_path: Path, monkeypatch):
         cached_superpixels(image, "slic", 16.0, tmp_path, compactness=10.0), first
     )
     assert len(calls) == 4
+
+
+def test_compute_label_maps_threads_give_the_same_maps():
+    rng = np.random.default_rng(0)
+    images = [(rng.random((24 + 4 * i, 30, 3)) * 255).astype(np.uint8) for i in range(4)]
+    serial = graphs.compute_label_maps(images, "snic", 16.0, workers=1)
+    threaded = graphs.compute_label_maps(images, "snic", 16.0, workers=3)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))
+    assert [m.shape for m in threaded] == [im.shape[:2] for im in images]
+    with pytest.raises(ValueError, match="workers"):
+        graphs.compute_label_maps(images, "snic", 16.0, workers=0)

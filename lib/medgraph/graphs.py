@@ -23,6 +23,7 @@ import math
 import os
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -595,6 +596,7 @@ def compute_label_maps(
     method: str = "snic",
     scale: float | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
     **params: Any,
 ) -> list[np.ndarray]:
     """Superpixel label maps of several images, through :func:`cached_superpixels`.
@@ -604,6 +606,10 @@ def compute_label_maps(
     images : (B, H, W, 3) array/tensor or a list of (H, W, 3) arrays
     method, scale, cache_dir, **params
         As for :func:`cached_superpixels`.
+    workers : int, optional
+        Threads that over-segment images concurrently (SNIC's numba kernel releases the GIL).
+        None: ``min(B, os.cpu_count())``; 1: one after the other. The result does not depend
+        on it.
 
     Returns
     -------
@@ -611,4 +617,16 @@ def compute_label_maps(
     """
     if isinstance(images, torch.Tensor):
         images = images.detach().cpu().numpy()
-    return [cached_superpixels(np.asarray(im), method, scale, cache_dir, **params) for im in images]
+    arrays = [np.asarray(im) for im in images]
+    if workers is None:
+        workers = min(len(arrays), os.cpu_count() or 1)
+    if workers < 1:
+        raise ValueError(f"workers must be ≥ 1, got {workers}")
+
+    def one(image: np.ndarray) -> np.ndarray:
+        return cached_superpixels(image, method, scale, cache_dir, **params)
+
+    if workers == 1 or len(arrays) < 2:
+        return [one(im) for im in arrays]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, arrays))

@@ -215,7 +215,7 @@ def grid_seeds(height: int, width: int, n_segments: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _heap_push(keys, vals, size, key, val):
     """Insert ``(key, val)`` into the binary min-heap ``keys[:size]``; return the new size."""
     i = size
@@ -232,7 +232,7 @@ def _heap_push(keys, vals, size, key, val):
     return size + 1
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, nogil=True, inline="always")
 def _heap_pop(keys, vals, size):
     """Remove the root of the min-heap ``keys[:size]``; return ``(val, new_size)``.
 
@@ -271,7 +271,7 @@ def _heap_pop(keys, vals, size):
     return top, size
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _snic_kernel(lab, height, width, seeds, spatial_weight, colour_weight, connectivity):
     """Grow superpixels from ``seeds`` over the ``(N, 3)`` Lab image; return ``(N,)`` int32 labels.
 
@@ -343,7 +343,7 @@ def _snic_kernel(lab, height, width, seeds, spatial_weight, colour_weight, conne
     return labels
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _enforce_4_connectivity(labels, height, width, seeds):
     """Make every superpixel 4-connected, in place.
 
