@@ -249,6 +249,18 @@ def test_bad_arguments_raise(phantoms, splits):
         SegmentationConfig.from_any({"epoch": 3})
 
 
+def test_config_sets_the_smgnn_head_dilations():
+    # a list, as papermill passes it from papermill_runs.yaml
+    cfg = SegmentationConfig.from_any({"cnn_dilation": [1, 2, 4]})
+    head = seg.build_segmentation_model("smgnn", cfg).head
+    convs = [m for m in head if isinstance(m, torch.nn.Conv2d)]
+    assert [c.dilation for c in convs] == [(1, 1), (2, 2), (4, 4)]
+    assert [c.padding for c in convs] == [(1, 1), (2, 2), (4, 4)]
+    plain = seg.build_segmentation_model("smgnn", SegmentationConfig())
+    assert [m.dilation for m in plain.head if isinstance(m, torch.nn.Conv2d)] == [(1, 1)] * 3
+    assert count_parameters(plain) == count_parameters(seg.build_segmentation_model("smgnn", cfg))
+
+
 # --------------------------------------------------------------------------------------------
 # scores
 # --------------------------------------------------------------------------------------------

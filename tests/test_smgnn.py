@@ -128,6 +128,31 @@ def test_bad_options_raise():
         SMGNN(gnn="sage")
     with pytest.raises(ValueError, match="head"):
         SMGNN(head="unet")
+    for bad in (0, (1, 2), (1, 0, 2), (1.5, 1, 1)):
+        with pytest.raises(ValueError, match="cnn_dilation"):
+            SMGNN(cnn_dilation=bad)
+
+
+@pytest.mark.parametrize(("dilation", "radius"), [(1, 3), ((1, 2, 4), 7), ((2, 1, 3), 6)])
+def test_cnn_head_receptive_field_is_the_sum_of_dilations(tiny_batch, dilation, radius):
+    # three 3×3 convolutions with dilations d1, d2, d3 see ±(d1 + d2 + d3) pixels: a change of
+    # the input at that offset reaches the centre logit, one pixel further does not
+    torch.manual_seed(0)
+    model = SMGNN(cnn_dilation=dilation).eval()
+    n = 2 * radius + 7
+    x = torch.rand(1, 19, n, n)
+    c = n // 2
+    with torch.no_grad():
+        base = model.head(x)[0, :, c, c]
+        for offset, reaches in ((radius, True), (radius + 1, False)):
+            for dr, dc in ((0, offset), (offset, 0), (-offset, -offset)):
+                y = x.clone()
+                y[0, :, c + dr, c + dc] += 5.0
+                changed = not torch.equal(model.head(y)[0, :, c, c], base)
+                assert changed is reaches, (offset, dr, dc)
+    assert count_parameters(model) == count_parameters(SMGNN())  # same weights, wider view
+    images, sb, _ = tiny_batch
+    assert model(images, sb)[0].shape == (2, 3, SIZE, SIZE)  # padding keeps the image size
 
 
 def test_device_argument_is_respected(tiny_batch):
@@ -149,11 +174,12 @@ def _train_step(model, pixels, sb, masks):
     return logits.detach(), grads, images.grad, dict(model.named_buffers())
 
 
-def test_memory_efficient_head_equals_plain_modules(tiny_batch):
+@pytest.mark.parametrize("dilation", [1, (1, 2, 4)])
+def test_memory_efficient_head_equals_plain_modules(tiny_batch, dilation):
     pixels, sb, masks = tiny_batch
     torch.manual_seed(3)
-    plain = SMGNN(memory_efficient=False)
-    lean = SMGNN(memory_efficient=True)
+    plain = SMGNN(memory_efficient=False, cnn_dilation=dilation)
+    lean = SMGNN(memory_efficient=True, cnn_dilation=dilation)
     lean.load_state_dict(plain.state_dict())
     plain.train(), lean.train()
     for _ in range(2):  # two steps: running statistics accumulate alike

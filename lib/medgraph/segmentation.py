@@ -170,6 +170,9 @@ class SegmentationConfig:
         in :func:`predict`); validation, which selects the epoch, always uses the plain forward.
     hidden, embedding_dim, num_layers, cnn_hidden, gat_heads : int
         Widths of :class:`~medgraph.models.SMGNN` (the model's own defaults: 16, 16, 3, 16, 1).
+    cnn_dilation : int or list of three int
+        Dilations of the SMGNN head's three 3×3 convolutions (1: the plain 7 × 7-pixel head;
+        ``[1, 2, 4]``: a 15 × 15 receptive field, same parameters).
     grad_clip : float or None
         Maximum gradient norm.
     num_classes : int
@@ -208,6 +211,7 @@ class SegmentationConfig:
     num_layers: int = 3
     cnn_hidden: int = 16
     gat_heads: int = 1
+    cnn_dilation: int | list[int] = 1
     grad_clip: float | None = 5.0
     num_classes: int = 3
     eval_batch_size: int = 32
@@ -778,6 +782,7 @@ def build_segmentation_model(model_name: str, config: SegmentationConfig) -> nn.
             gnn=gnn,  # type: ignore[arg-type]
             head=head,  # type: ignore[arg-type]
             gat_heads=config.gat_heads,
+            cnn_dilation=config.cnn_dilation,
         )
     if model_name in BASELINE_MODELS:
         return build_baseline(

@@ -12,6 +12,7 @@ projected through Q.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -54,9 +55,14 @@ class SMGNN(nn.Module):
         Graph layer: PyG ``GINConv`` with learnable ε (the w of Eq 2.4), ``GCNConv`` or
         ``GATConv`` (``gat_heads`` heads averaged, so widths stay the same).
     head : {"cnn", "none"}, default "cnn"
-        ``"cnn"``: three 3×3 convolutions (BatchNorm + ReLU after the first two) on
+        ``"cnn"``: three 3×3 convolutions (BatchNorm + ReLU after the first two; see ``cnn_dilation``) on
         ``[QH, X]``. ``"none"``: a linear node classifier; its logits are gathered to the pixels.
     gat_heads : int, default 1
+    cnn_dilation : int or (int, int, int), default 1
+        Dilation of the head's three 3×3 convolutions (padding equal to the dilation, so the
+        size is kept). The paper specifies only a "lightweight CNN"; dilations (1, 2, 4) widen
+        the head's receptive field from 7 × 7 to 15 × 15 pixels (radius = sum of the dilations)
+        with the same parameters.
     memory_efficient : bool, default True
         In training mode with gradients on, run the CNN head's two Conv–BatchNorm–ReLU blocks
         through :func:`medgraph.models.lean.conv_bn_relu`, which rebuilds ``[QH, X]`` and the
@@ -84,6 +90,7 @@ class SMGNN(nn.Module):
         gnn: Literal["gin", "gcn", "gat"] = "gin",
         head: Literal["cnn", "none"] = "cnn",
         gat_heads: int = 1,
+        cnn_dilation: int | Sequence[int] = 1,
         memory_efficient: bool = True,
         device: torch.device | str | None = None,
     ) -> None:
@@ -94,6 +101,14 @@ class SMGNN(nn.Module):
             raise ValueError(f"head must be 'cnn' or 'none', got {head!r}")
         if num_layers < 1:
             raise ValueError(f"num_layers must be ≥ 1, got {num_layers}")
+        dilation = (
+            (int(cnn_dilation),) * 3 if isinstance(cnn_dilation, int) else tuple(cnn_dilation)
+        )
+        if len(dilation) != 3 or any(int(d) != d or d < 1 for d in dilation):
+            raise ValueError(
+                f"cnn_dilation must be one or three integers ≥ 1, got {cnn_dilation!r}"
+            )
+        self.cnn_dilation = tuple(int(d) for d in dilation)
         self.gnn_type = gnn
         self.head_type = head
         self.num_classes = num_classes
@@ -114,14 +129,15 @@ class SMGNN(nn.Module):
 
         if head == "cnn":
             c_in = embedding_dim + image_channels
+            d1, d2, d3 = self.cnn_dilation
             self.head: nn.Module = nn.Sequential(
-                nn.Conv2d(c_in, cnn_hidden, 3, padding=1, bias=False),
+                nn.Conv2d(c_in, cnn_hidden, 3, padding=d1, dilation=d1, bias=False),
                 nn.BatchNorm2d(cnn_hidden),
                 nn.ReLU(),
-                nn.Conv2d(cnn_hidden, cnn_hidden, 3, padding=1, bias=False),
+                nn.Conv2d(cnn_hidden, cnn_hidden, 3, padding=d2, dilation=d2, bias=False),
                 nn.BatchNorm2d(cnn_hidden),
                 nn.ReLU(),
-                nn.Conv2d(cnn_hidden, num_classes, 3, padding=1),
+                nn.Conv2d(cnn_hidden, num_classes, 3, padding=d3, dilation=d3),
             )
         else:
             self.head = nn.Linear(embedding_dim, num_classes)
