@@ -26,6 +26,11 @@
 # embeddings are copied back to their pixels, $h = QH$ (a gather through the label map),
 # concatenated with the image, and a light CNN gives the three-class softmax (Fig 5). The loss is
 # Dice (Eq 3.2) plus $\lambda$ times the superpixel metric loss (Eqs 2.5–2.7), $\lambda = 0.1$.
+# The paper calls the head "a lightweight CNN" without giving its layers; ours is three 3×3
+# convolutions (16 channels, BatchNorm and ReLU after the first two), 6,998 parameters in all.
+# Their dilations are the parameter `config["cnn_dilation"]`: 1 (the default) sees a 7×7 window
+# around each pixel; `[1, 2, 4]` sees 15×15 with the same weights, which is what the `cpu`
+# profile's `02_smgnn_dilated_*` runs measure.
 #
 # **The comparison.** U-Net, Attention U-Net, UNet++ and a Swin-UNet are trained with the same
 # loss, data, split, epoch budget and model selection (validation split only). Per class
@@ -368,8 +373,11 @@ for _, row in table.iterrows():
         },
     )
     paper_dice = row.get("paper_dice", np.nan) if paper is not None else np.nan
+    head = ""
+    if row["model"].startswith("smgnn") and base_config.cnn_dilation != 1:
+        head = f" (head dilations {base_config.cnn_dilation})"
     report.compare(
-        f"{row['model']} Dice, 3-class mean ({ds.name}, {ds.source}, {len(seeds)} seeds)",
+        f"{row['model']}{head} Dice, 3-class mean ({ds.name}, {ds.source}, {len(seeds)} seeds)",
         format_mean_std(row["dice_3cls_mean"], row["dice_3cls_std"]),
         None if pd.isna(paper_dice) else paper_dice,
         f"{'Table 1' if dataset == 'wbc1' else 'Table 2'} (averaging not stated; 3-class mean assumed)",
