@@ -128,7 +128,7 @@ def test_bad_options_raise():
         SMGNN(gnn="sage")
     with pytest.raises(ValueError, match="head"):
         SMGNN(head="unet")
-    for bad in (0, (1, 2), (1, 0, 2), (1.5, 1, 1)):
+    for bad in (0, 1.5, (1, 2), (1, 0, 2), (1.5, 1, 1)):
         with pytest.raises(ValueError, match="cnn_dilation"):
             SMGNN(cnn_dilation=bad)
 

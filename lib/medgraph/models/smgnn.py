@@ -55,8 +55,9 @@ class SMGNN(nn.Module):
         Graph layer: PyG ``GINConv`` with learnable ε (the w of Eq 2.4), ``GCNConv`` or
         ``GATConv`` (``gat_heads`` heads averaged, so widths stay the same).
     head : {"cnn", "none"}, default "cnn"
-        ``"cnn"``: three 3×3 convolutions (BatchNorm + ReLU after the first two; see ``cnn_dilation``) on
-        ``[QH, X]``. ``"none"``: a linear node classifier; its logits are gathered to the pixels.
+        ``"cnn"``: three 3×3 convolutions (BatchNorm + ReLU after the first two; dilations
+        ``cnn_dilation``) on ``[QH, X]``. ``"none"``: a linear node classifier; its logits are
+        gathered to the pixels.
     gat_heads : int, default 1
     cnn_dilation : int or (int, int, int), default 1
         Dilation of the head's three 3×3 convolutions (padding equal to the dilation, so the
@@ -102,7 +103,7 @@ class SMGNN(nn.Module):
         if num_layers < 1:
             raise ValueError(f"num_layers must be ≥ 1, got {num_layers}")
         dilation = (
-            (int(cnn_dilation),) * 3 if isinstance(cnn_dilation, int) else tuple(cnn_dilation)
+            tuple(cnn_dilation) if isinstance(cnn_dilation, Sequence) else (cnn_dilation,) * 3
         )
         if len(dilation) != 3 or any(int(d) != d or d < 1 for d in dilation):
             raise ValueError(
