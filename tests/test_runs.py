@@ -85,6 +85,33 @@ def test_parameters_merge_in_order(workbook):
         load_runs(workbook / "papermill_runs.yaml", "nope")
 
 
+def test_mapping_parameters_merge_key_by_key(tmp_path):
+    (tmp_path / "papermill_runs.yaml").write_text(
+        textwrap.dedent(
+            """
+            profiles:
+              cpu:
+                parameters: {config: {progress: false, lr: 0.1}, seeds: [0, 1]}
+            runs:
+              - name: a
+                notebook: a.ipynb
+                parameters: {config: {lr: 0.2}}
+                profiles: {cpu: {config: {dilation: [1, 2]}, seeds: [3]}}
+              - name: b
+                notebook: b.ipynb
+                profiles: {cpu: {config: 7}}
+            """
+        )
+    )
+    a, b = load_runs(tmp_path / "papermill_runs.yaml", "cpu")
+    # one level deep: the run adds to the profile's config; a list still replaces a list
+    assert a.parameters == {
+        "config": {"progress": False, "lr": 0.2, "dilation": [1, 2]},
+        "seeds": [3],
+    }
+    assert b.parameters == {"config": 7, "seeds": [0, 1]}  # a non-mapping replaces the mapping
+
+
 def test_runner_keeps_going_and_reports_failure(workbook, capsys):
     cfg = str(workbook / "papermill_runs.yaml")
     code = main(["--config", cfg, "--profile", "quick"])

@@ -2,8 +2,9 @@
 
 ``python -m medgraph.runs --profile quick [--only 01] [--list]``
 
-For each run of the profile the runner merges the parameters (the run's own, then the profile's
-defaults, then the run's profile-specific overrides), adds ``profile``, ``run_name`` and
+For each run of the profile the runner merges the parameters (the profile's defaults, then the
+run's own, then the run's profile-specific overrides; a dict-valued parameter such as ``config``
+is merged key by key), adds ``profile``, ``run_name`` and
 ``output_dir``, and executes the notebook with papermill in a staging folder
 ``reports/<profile>/.staging/<run>/``. A run that finishes with a complete ``results.json`` replaces
 ``reports/<profile>/<run>/`` in one rename; a run that fails leaves the previous report untouched,
@@ -20,7 +21,7 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,14 +79,28 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
+def _merge_parameters(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Later layers win; a mapping over a mapping is merged key by key (one level)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    return merged
+
+
 def load_runs(
     config_path: str | Path, profile: str, only: Sequence[str] | None = None
 ) -> list[RunSpec]:
     """The runs of ``profile``, optionally only those whose name contains one of ``only``.
 
     Parameters are merged in this order, later ones winning: the profile's ``parameters``, the
-    run's ``parameters``, the run's ``profiles[<profile>]``. A run whose ``profiles`` mapping
-    omits the profile is not part of it.
+    run's ``parameters``, the run's ``profiles[<profile>]``. A parameter whose value is a mapping
+    in both (e.g. ``config``) is merged key by key, one level deep, so a run can add to the
+    profile's ``config`` without repeating it. A run whose ``profiles`` mapping omits the profile
+    is not part of it.
     """
     config_path = Path(config_path)
     config = load_config(config_path)
@@ -103,7 +118,9 @@ def load_runs(
             continue
         if only and not any(token in run["name"] for token in only):
             continue
-        params = {**base, **(run.get("parameters") or {}), **(per_profile.get(profile) or {})}
+        params = _merge_parameters(
+            base, run.get("parameters") or {}, per_profile.get(profile) or {}
+        )
         specs.append(
             RunSpec(
                 name=run["name"],
