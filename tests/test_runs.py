@@ -59,6 +59,7 @@ def workbook(tmp_path):
         runs:
           - name: good
             notebook: good.ipynb
+            description: the good run at seed 7
             parameters: {seed: 7}
             profiles: {quick: {value: 3.0}, paper: {}}
           - name: bad
@@ -132,6 +133,10 @@ def test_runner_keeps_going_and_reports_failure(workbook, capsys):
     index = (workbook / "reports" / "quick" / "README.md").read_text()
     assert "[good](good/)" in index and "**failed**, no report" in index
     assert "| x | 3 | 0.5 | Table 1 |" in index
+    # the run's declared description tells runs of one notebook apart: in the table, then first
+    # in its section, above the notebook's own title
+    assert "| [good](good/) | the good run at seed 7 | toy (phantom, 1 images) |" in index
+    assert "## good\n\nRun: the good run at seed 7.\n\ngood run\n" in index
 
 
 def test_failed_rerun_keeps_previous_complete_report(workbook):

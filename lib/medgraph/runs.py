@@ -218,10 +218,20 @@ def _fmt(value: Any) -> str:
 
 
 def write_index(
-    profile_dir: Path, profile: str, description: str, outcomes: Sequence[RunOutcome] = ()
+    profile_dir: Path,
+    profile: str,
+    description: str,
+    outcomes: Sequence[RunOutcome] = (),
+    run_descriptions: Mapping[str, str] | None = None,
 ) -> Path:
-    """Rewrite ``reports/<profile>/README.md`` from the complete runs found in ``profile_dir``."""
+    """Rewrite ``reports/<profile>/README.md`` from the complete runs found in ``profile_dir``.
+
+    ``run_descriptions`` maps run names to their ``description`` in ``papermill_runs.yaml``. It
+    tells apart runs of one notebook (whose titles are the same); the table shows it in place of
+    the notebook's title, and each run's section starts with it.
+    """
     failed_now = {o.spec.name: o for o in outcomes if not o.ok}
+    run_descriptions = run_descriptions or {}
     lines = [
         f"# Reports: profile `{profile}`",
         "",
@@ -232,7 +242,7 @@ def write_index(
         "running the notebooks; the paper's published numbers stand beside ours in columns "
         "labelled as the paper's.",
         "",
-        "| run | title | data | seeds | wall time | status |",
+        "| run | what it runs | data | seeds | wall time | status |",
         "|---|---|---|---|---|---|",
     ]
     runs = []
@@ -254,8 +264,9 @@ def write_index(
         status = "complete"
         if folder.name in failed_now:
             status = "**latest attempt failed**; showing the previous complete report"
+        what = run_descriptions.get(folder.name) or payload.get("title", "")
         lines.append(
-            f"| [{folder.name}]({folder.name}/) | {payload.get('title', '')} | {data} | "
+            f"| [{folder.name}]({folder.name}/) | {what} | {data} | "
             f"{payload.get('seeds')} | {payload.get('wall_time_s', 0):.0f} s | {status} |"
         )
     for name, outcome in failed_now.items():
@@ -265,6 +276,8 @@ def write_index(
             )
     for folder, payload in runs:
         lines += ["", f"## {folder.name}", ""]
+        if run_descriptions.get(folder.name):
+            lines += [f"Run: {run_descriptions[folder.name]}.", ""]
         if payload.get("title"):
             lines += [payload["title"], ""]
         rows = payload.get("paper_comparison") or []
@@ -338,7 +351,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     staging_root = reports_dir / args.profile / ".staging"
     if staging_root.exists() and not any(staging_root.iterdir()):
         staging_root.rmdir()
-    index = write_index(reports_dir / args.profile, args.profile, description, outcomes)
+    run_descriptions = {
+        run["name"]: run.get("description", "")
+        for run in config.get("runs") or []
+        if isinstance(run, Mapping) and "name" in run
+    }
+    index = write_index(
+        reports_dir / args.profile, args.profile, description, outcomes, run_descriptions
+    )
     failed = [o.spec.name for o in outcomes if not o.ok]
     print(f"index: {index}")
     if failed:
