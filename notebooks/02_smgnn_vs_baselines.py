@@ -63,7 +63,7 @@ ablation_lambdas = [0.0, 0.1, 0.5, 1.0, 10.0]
 ablation_gnns = ["smgnn", "smgnn_gcn", "smgnn_gat"]
 ablation_scales = [4, 16, 64, 256]
 # segmentation-based cell-type classification (dataset-2 in the paper)
-run_classification = None  # None: only when dataset == "wbc2"
+run_classification = None  # None: only when the dataset is wbc2
 classification_epochs = 100
 device = "auto"
 profile = "interactive"

@@ -40,6 +40,22 @@ def test_exactly_one_parameters_cell(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(path):
+    """`papermill --help-notebook` lists every assignment of the parameters cell with its help."""
+    from papermill.translators import PythonTranslator
+
+    nb = nbformat.read(path, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assigned = {
+        line.split("=")[0].split(":")[0].strip()
+        for line in cell.source.splitlines()
+        if line and not line[0].isspace() and not line.startswith("#") and "=" in line
+    }
+    parsed = {p.name for p in PythonTranslator.inspect(cell)}
+    assert parsed == assigned, f"{path.name}: papermill cannot parse {sorted(assigned - parsed)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_jupytext_pair_in_sync(path):
     twin = path.with_suffix(".py")
     assert twin.exists(), f"{path.name} has no py:percent twin"
