@@ -53,6 +53,19 @@ def test_report_writes_tables_figures_and_results(tmp_path):
     assert (tmp_path / "run" / "f.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_git_revision_is_the_one_at_start(tmp_path, monkeypatch):
+    import medgraph.reporting as reporting
+
+    monkeypatch.setattr(reporting, "_git_revision", lambda root: "aaa111")
+    rep = Report(tmp_path / "run", run_name="demo", profile="quick", seeds=[0])
+    monkeypatch.setattr(reporting, "_git_revision", lambda root: "bbb222+dirty")  # a commit lands
+    meta = json.loads(rep.finish().read_text())["metadata"]
+    assert meta["git_revision"] == "aaa111" and meta["git_revision_at_finish"] == "bbb222+dirty"
+    same = Report(tmp_path / "run2", run_name="demo", profile="quick", seeds=[0])
+    meta = json.loads(same.finish().read_text())["metadata"]
+    assert meta["git_revision"] == "bbb222+dirty" and "git_revision_at_finish" not in meta
+
+
 def test_new_report_removes_stale_results(tmp_path):
     folder = tmp_path / "run"
     Report(folder, run_name="a", profile="quick", seeds=[0]).finish()

@@ -136,8 +136,14 @@ def _device_description() -> dict[str, Any]:
     return info
 
 
-def run_metadata(root: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Versions, git revision, device and time of the current process, for ``results.json``."""
+def run_metadata(
+    root: str | os.PathLike | None = None, git_revision: str | None = None
+) -> dict[str, Any]:
+    """Versions, git revision, device and time of the current process, for ``results.json``.
+
+    ``git_revision`` is the revision to record (a :class:`Report` passes the one it saw when the
+    run started); ``None`` reads the current one.
+    """
     versions = {}
     for name in _PACKAGES:
         try:
@@ -147,7 +153,7 @@ def run_metadata(root: str | os.PathLike | None = None) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "packages": versions,
-        "git_revision": _git_revision(repo_root(root)),
+        "git_revision": git_revision or _git_revision(repo_root(root)),
         "device": _device_description(),
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
@@ -222,6 +228,7 @@ class Report:
     _figures: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
     _paper: list[PaperValue] = field(default_factory=list, init=False, repr=False)
     _finished: bool = field(default=False, init=False, repr=False)
+    _revision: str = field(default="unknown", init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.output_dir is None:
@@ -229,6 +236,9 @@ class Report:
         self.output_dir = Path(self.output_dir)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.seeds = [int(s) for s in self.seeds]
+        # the code that runs is the code of the start: a commit made while a long run trains must
+        # not be recorded as the revision that produced it
+        self._revision = _git_revision(repo_root())
         stale = self.output_dir / "results.json"
         if stale.exists():  # an earlier run in the same folder: it no longer describes the outputs
             stale.unlink()
@@ -311,8 +321,11 @@ class Report:
             "tables": self._tables,
             "figures": self._figures,
             "wall_time_s": round(time.perf_counter() - self._started, 2),
-            "metadata": run_metadata(),
+            "metadata": run_metadata(git_revision=self._revision),
         }
+        at_finish = _git_revision(repo_root())
+        if at_finish != self._revision:
+            payload["metadata"]["git_revision_at_finish"] = at_finish
         path = self.output_dir / "results.json"
         atomic_write_text(path, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
         self._finished = True
