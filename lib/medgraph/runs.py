@@ -351,11 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     staging_root = reports_dir / args.profile / ".staging"
     if staging_root.exists() and not any(staging_root.iterdir()):
         staging_root.rmdir()
-    run_descriptions = {
-        run["name"]: run.get("description", "")
-        for run in config.get("runs") or []
-        if isinstance(run, Mapping) and "name" in run
-    }
+    # every run of the profile, not only the selected ones: the index lists all their reports
+    run_descriptions = {s.name: s.description for s in load_runs(config_path, args.profile)}
     index = write_index(
         reports_dir / args.profile, args.profile, description, outcomes, run_descriptions
     )
