@@ -1,13 +1,15 @@
 """Orchestration of the segmentation studies of notebooks 02 and 03.
 
 Small functions over :mod:`medgraph.segmentation`: train several models over several seeds on one
-split and score their test predictions; aggregate the scores over seeds (means over the three
+split (through the result cache of :mod:`medgraph.result_cache` when a folder is given) and score
+their test predictions; list where each run was trained; aggregate the scores over seeds (means over the three
 classes and over the two cell classes, as notebook 02 reports them); and read the GNN node
 embeddings of a trained SMGNN with each node's majority label (notebook 03).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +18,7 @@ import pandas as pd
 import torch
 
 from medgraph.data import SegmentationDataset
+from medgraph.result_cache import cached_train_segmentation
 from medgraph.segmentation import (
     GRAPH_MODELS,
     IDENTITY,
@@ -25,10 +28,15 @@ from medgraph.segmentation import (
     make_batch,
     prepare_images,
     summarize_segmentation,
-    train_segmentation,
 )
 
-__all__ = ["compare_segmentation_models", "aggregate_over_seeds", "node_embeddings", "METRICS"]
+__all__ = [
+    "compare_segmentation_models",
+    "aggregate_over_seeds",
+    "run_provenance",
+    "node_embeddings",
+    "METRICS",
+]
 
 #: the per-class metrics aggregated by :func:`aggregate_over_seeds`
 METRICS = ("dice", "iou", "hausdorff", "hd95", "ppv", "accuracy", "sensitivity")
@@ -43,6 +51,7 @@ def compare_segmentation_models(
     splits: Sequence[Sequence[int]],
     config: SegmentationConfig | Mapping[str, Any] | None = None,
     device: torch.device | str = "auto",
+    result_cache: str | os.PathLike[str] | None = None,
 ) -> tuple[dict[tuple[str, int], SegmentationRun], pd.DataFrame]:
     """Train every variant with every seed on one split and score the test predictions.
 
@@ -55,6 +64,9 @@ def compare_segmentation_models(
     splits : (train, val, test) indices, the same for every variant and seed
     config : shared settings (overridden per variant)
     device : torch device or ``"auto"``
+    result_cache : folder or None
+        Trained runs are looked up in, and saved to, this folder
+        (:func:`medgraph.result_cache.cached_train_segmentation`); None trains every run.
 
     Returns
     -------
@@ -74,7 +86,9 @@ def compare_segmentation_models(
     for label, (name, overrides) in plan.items():
         cfg = SegmentationConfig.from_any(config, **overrides)
         for seed in seeds:
-            run = train_segmentation(name, data, splits, cfg, device=device, seed=int(seed))
+            run = cached_train_segmentation(
+                name, data, splits, cfg, device=device, seed=int(seed), cache_dir=result_cache
+            )
             runs[(label, int(seed))] = run
             frame = evaluate_segmentation(
                 run.test_predictions, [data.masks[i] for i in run.test_idx], run.test_ids
@@ -101,7 +115,8 @@ def aggregate_over_seeds(
     Parameters
     ----------
     scores : DataFrame of :func:`compare_segmentation_models`
-    runs : optional, adds the number of epochs run to the per-seed table
+    runs : optional, adds the number of epochs run and the device trained on (``trained_on``, the
+        GPU's name or ``"cpu"``) to the per-seed table
     metrics : metric columns to aggregate
 
     Returns
@@ -123,7 +138,12 @@ def aggregate_over_seeds(
             "test_images": int(summary["n_images"].iloc[0]),
         }
         if runs is not None and (model, seed) in runs:
-            row["epochs_run"] = len(runs[(model, seed)].history)
+            run = runs[(model, seed)]
+            row["epochs_run"] = len(run.history)
+            # where seconds_per_epoch was measured (a cached run may come from another machine)
+            row["trained_on"] = run.provenance.get("gpu") or run.provenance.get(
+                "device", run.device
+            )
         for metric in metrics:
             row[f"{metric}_3cls"] = summary.loc[metric, "all_classes"]
             row[f"{metric}_cell"] = summary.loc[metric, "cell_classes"]
@@ -147,6 +167,44 @@ def aggregate_over_seeds(
                 )
         table_rows.append(row)
     return pd.DataFrame(table_rows), per_seed
+
+
+def run_provenance(runs: Mapping[tuple[str, int], SegmentationRun]) -> pd.DataFrame:
+    """Where and when every run was trained, and whether it was loaded from the result cache.
+
+    Parameters
+    ----------
+    runs : dict ``(label, seed) → SegmentationRun`` of :func:`compare_segmentation_models`
+
+    Returns
+    -------
+    DataFrame, one row per run: ``model``, ``seed``, ``device`` (with the GPU's name when there
+    was one), ``host``, ``git_revision``, ``trained_utc``, ``torch``, ``train_seconds`` (wall time
+    of the training itself), ``epochs_run``, ``best_epoch`` and ``from_cache`` (the entry's file
+    name, or empty when trained in this process)
+    """
+    rows = []
+    for (label, seed), run in runs.items():
+        info = run.provenance
+        device = str(info.get("device", run.device))
+        if info.get("gpu"):
+            device = f"{device} ({info['gpu']})"
+        rows.append(
+            {
+                "model": label,
+                "seed": int(seed),
+                "device": device,
+                "host": info.get("host", ""),
+                "git_revision": info.get("git_revision", ""),
+                "trained_utc": info.get("trained_utc", ""),
+                "torch": info.get("torch", ""),
+                "train_seconds": float(run.seconds),
+                "epochs_run": len(run.history),
+                "best_epoch": int(run.history.best_epoch),
+                "from_cache": info.get("from_cache", ""),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def node_embeddings(

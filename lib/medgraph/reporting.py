@@ -30,6 +30,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_text",
     "repo_root",
+    "git_revision",
     "run_metadata",
     "Report",
     "PaperValue",
@@ -114,6 +115,11 @@ def _git_revision(root: Path) -> str:
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def git_revision(root: str | os.PathLike | None = None) -> str:
+    """Short HEAD revision of the workbook (``+dirty`` with local changes), or ``"unknown"``."""
+    return _git_revision(repo_root(root))
 
 
 def _device_description() -> dict[str, Any]:

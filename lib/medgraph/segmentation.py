@@ -38,10 +38,12 @@ functions over :mod:`medgraph.data`, :mod:`medgraph.graphs`, :mod:`medgraph.mode
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 import math
+import platform
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -61,6 +63,7 @@ from medgraph.graphs import (
 from medgraph.losses import SuperpixelMetricLoss, dice_loss
 from medgraph.metrics import dice_per_class, segmentation_scores
 from medgraph.models import SMGNN, build_baseline, count_parameters
+from medgraph.reporting import git_revision
 from medgraph.training import History, fit, seed_everything, select_device
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "invert_array",
     "build_segmentation_model",
     "train_segmentation",
+    "training_provenance",
     "predict",
     "predict_prepared",
     "mean_dice",
@@ -1067,6 +1071,9 @@ class SegmentationRun:
     device : str
     metric_loss : SuperpixelMetricLoss or None
         The metric loss with its learned a, b (graph models with λ > 0).
+    provenance : dict
+        Where and when it was trained (:func:`training_provenance`); a run loaded from the result
+        cache (:mod:`medgraph.result_cache`) adds ``from_cache``, the entry's file name.
     """
 
     model_name: str
@@ -1084,6 +1091,7 @@ class SegmentationRun:
     preprocessing: Preprocessing
     device: str = "cpu"
     metric_loss: SuperpixelMetricLoss | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -1096,6 +1104,28 @@ class SegmentationRun:
         return evaluate_segmentation(
             self.test_predictions, masks, self.test_ids, self.config.num_classes
         )
+
+
+def training_provenance(device: torch.device | str) -> dict[str, Any]:
+    """Where a run was trained: device (and GPU name), host, versions, git revision.
+
+    ``trained_utc`` is the time of the call (:func:`train_segmentation` calls it when training
+    has finished), ISO 8601 in UTC.
+    """
+    dev = str(device)
+    info: dict[str, Any] = {
+        "device": dev,
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "torch_threads": torch.get_num_threads(),
+        "git_revision": git_revision(),
+        "trained_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    if dev.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(dev))
+    return info
 
 
 def _check_splits(
@@ -1271,4 +1301,5 @@ def train_segmentation(
         preprocessing=pre,
         device=str(dev),
         metric_loss=metric,
+        provenance=training_provenance(dev),
     )

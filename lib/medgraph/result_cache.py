@@ -1,0 +1,322 @@
+"""A disk cache of trained segmentation runs, so that a long study can be built in pieces.
+
+Notebook 02's ``paper`` profile trains five models with three seeds on two data sets, plus about
+thirty ablation variants: more than one machine session holds. :func:`cached_train_segmentation`
+wraps :func:`medgraph.segmentation.train_segmentation`: a run whose inputs were already trained is
+loaded from disk (weights, history, test predictions) instead of being trained again, so the
+pieces can be trained in separate invocations (or on another machine, the cache entries copied
+over) and the full notebook then assembles every table from them.
+
+**What makes two runs the same.** The entry's key is the SHA-256 of
+
+- the model name and the training seed;
+- every :class:`~medgraph.segmentation.SegmentationConfig` field that can change the result (all
+  but ``progress``, ``cache_dir`` and ``checkpoint``, which only say where things are shown or
+  written);
+- the data: ids, shapes and bytes of every image and mask (all images matter: the padding shape
+  is taken over the whole data set) and the train / validation / test indices;
+- the source code that trains and predicts (:data:`CODE_FILES`), so that any change to the
+  method, even a comment, invalidates every entry; and the entry format :data:`FORMAT`.
+
+The device, the host and the package versions are *not* part of the key: a run trained on a GPU
+is reused on a CPU. They are recorded with the entry (:attr:`SegmentationRun.provenance`) and the
+notebooks print them beside the results, so a report says where every number was trained.
+
+Entries are written atomically (temporary file, then rename). An unreadable or mismatched entry is
+reported with a warning and the run is trained again; a run that fails (for instance a non-finite
+loss) writes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from medgraph.data import SegmentationDataset
+from medgraph.losses import SuperpixelMetricLoss
+from medgraph.reporting import atomic_write, repo_root
+from medgraph.segmentation import (
+    Preprocessing,
+    SegmentationConfig,
+    SegmentationRun,
+    _check_splits,
+    build_segmentation_model,
+    train_segmentation,
+)
+from medgraph.training import History, select_device
+
+__all__ = [
+    "FORMAT",
+    "CODE_FILES",
+    "ENV_RESULT_CACHE",
+    "default_result_cache",
+    "resolve_result_cache",
+    "code_fingerprint",
+    "data_fingerprint",
+    "run_key",
+    "entry_path",
+    "save_run",
+    "load_run",
+    "cached_train_segmentation",
+]
+
+#: version of the entry layout; part of the key
+FORMAT = 1
+
+#: the package files whose content is part of the key (paths relative to ``medgraph/``; a folder
+#: means every ``.py`` file under it)
+CODE_FILES = (
+    "segmentation.py",
+    "training.py",
+    "losses.py",
+    "graphs.py",
+    "metrics.py",
+    "models",
+    "superpixels",
+)
+
+#: environment variable naming the cache folder (see :func:`default_result_cache`)
+ENV_RESULT_CACHE = "MEDGRAPH_RESULT_CACHE"
+
+#: config fields that do not change what is trained
+_NOT_IN_KEY = ("progress", "cache_dir", "checkpoint")
+
+
+def default_result_cache() -> Path:
+    """The cache folder: ``MEDGRAPH_RESULT_CACHE``, else ``<workbook root>/.cache/runs``.
+
+    ``.cache/`` is git-ignored. The folder is not created here.
+    """
+    env = os.environ.get(ENV_RESULT_CACHE, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return repo_root() / ".cache" / "runs"
+
+
+def resolve_result_cache(value: str | os.PathLike[str] | None) -> Path | None:
+    """A notebook's ``result_cache`` parameter as a folder: None (off), ``"auto"`` or a path."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return default_result_cache()
+    return Path(value).expanduser()
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 over the relative paths and bytes of :data:`CODE_FILES` (hex)."""
+    package = Path(__file__).resolve().parent
+    files: list[Path] = []
+    for name in CODE_FILES:
+        path = package / name
+        files.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def data_fingerprint(data: SegmentationDataset) -> str:
+    """SHA-256 over a data set's name, ids and the shapes, dtypes and bytes of images and masks."""
+    digest = hashlib.sha256()
+    digest.update(f"{data.name}\0{len(data)}\0".encode())
+    for ident, image, mask in zip(data.ids, data.images, data.masks, strict=True):
+        for array in (image, mask):
+            array = np.ascontiguousarray(array)
+            digest.update(f"{ident}\0{array.shape}\0{array.dtype.str}\0".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _key_fields(
+    model_name: str,
+    data: SegmentationDataset,
+    splits: Sequence[Sequence[int]],
+    config: SegmentationConfig,
+    seed: int,
+) -> dict[str, Any]:
+    train, val, test = _check_splits(len(data), splits)
+    settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_KEY}
+    return {
+        "format": FORMAT,
+        "model": model_name,
+        "seed": int(seed),
+        "config": settings,
+        "data": data_fingerprint(data),
+        "splits": [train.tolist(), val.tolist(), test.tolist()],
+        "code": code_fingerprint(),
+    }
+
+
+def run_key(
+    model_name: str,
+    data: SegmentationDataset,
+    splits: Sequence[Sequence[int]],
+    config: SegmentationConfig | dict[str, Any] | None,
+    seed: int,
+) -> str:
+    """The cache key (64 hex digits) of one training run; see the module notes for its inputs."""
+    cfg = SegmentationConfig.from_any(config)
+    fields = _key_fields(model_name, data, splits, cfg, seed)
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def entry_path(cache_dir: str | os.PathLike[str], model_name: str, seed: int, key: str) -> Path:
+    """``<cache_dir>/<model>-seed<seed>-<key[:24]>.pt`` (model name reduced to ``[A-Za-z0-9_-]``)."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "p", model_name)
+    return Path(cache_dir) / f"{safe}-seed{int(seed)}-{key[:24]}.pt"
+
+
+def _cpu_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def save_run(run: SegmentationRun, key: str, path: str | os.PathLike[str]) -> Path:
+    """Write a run to ``path`` atomically (weights on the CPU; arrays as tensors).
+
+    The file loads with ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and
+    dicts only.
+    """
+    pre = dataclasses.asdict(run.preprocessing)
+    for name in ("image_mean", "image_std", "node_mean", "node_std"):
+        if pre[name] is not None:
+            pre[name] = torch.as_tensor(np.asarray(pre[name], dtype=np.float64))
+    pre["pad_shape"] = [int(v) for v in pre["pad_shape"]]
+    payload = {
+        "format": FORMAT,
+        "key": key,
+        "model_name": run.model_name,
+        "model_state": _cpu_state(run.model),
+        "metric_state": _cpu_state(run.metric_loss) if run.metric_loss is not None else None,
+        "history": dataclasses.asdict(run.history),
+        "n_parameters": int(run.n_parameters),
+        "train_idx": torch.as_tensor(run.train_idx, dtype=torch.int64),
+        "val_idx": torch.as_tensor(run.val_idx, dtype=torch.int64),
+        "test_idx": torch.as_tensor(run.test_idx, dtype=torch.int64),
+        "test_predictions": [
+            torch.as_tensor(np.asarray(p, dtype=np.uint8)) for p in run.test_predictions
+        ],
+        "test_ids": list(run.test_ids),
+        "seconds": float(run.seconds),
+        "config": run.config.to_dict(),
+        "seed": int(run.seed),
+        "preprocessing": pre,
+        "provenance": {
+            str(k): v if isinstance(v, bool | int | float | None) else str(v)
+            for k, v in run.provenance.items()
+        },
+    }
+    return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def load_run(
+    path: str | os.PathLike[str], key: str, device: torch.device | str = "auto"
+) -> SegmentationRun:
+    """Read a run written by :func:`save_run`; the model is rebuilt, on ``device``, in eval mode.
+
+    Raises
+    ------
+    ValueError
+        When the file is not an entry of this format or holds another key.
+    Exception
+        Whatever :func:`torch.load` or ``load_state_dict`` raise for a corrupt file.
+    """
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a result-cache entry of format {FORMAT}")
+    if payload.get("key") != key:
+        raise ValueError(f"{path} holds key {str(payload.get('key'))[:12]}…, not {key[:12]}…")
+    dev = select_device(device)
+    cfg = SegmentationConfig.from_any(payload["config"])
+    model = build_segmentation_model(payload["model_name"], cfg)
+    model.load_state_dict(payload["model_state"])
+    model.to(dev).eval()
+    metric = None
+    if payload["metric_state"] is not None:
+        metric = SuperpixelMetricLoss(cfg.n_anchors, cfg.n_refs)
+        metric.load_state_dict(payload["metric_state"])
+        metric.to(dev)
+    pre = dict(payload["preprocessing"])
+    for name in ("image_mean", "image_std", "node_mean", "node_std"):
+        if pre[name] is not None:
+            pre[name] = pre[name].numpy()
+    pre["pad_shape"] = tuple(pre["pad_shape"])
+    provenance = dict(payload["provenance"])
+    provenance["from_cache"] = str(Path(path).name)
+    return SegmentationRun(
+        model_name=payload["model_name"],
+        model=model,
+        history=History(**payload["history"]),
+        n_parameters=int(payload["n_parameters"]),
+        train_idx=payload["train_idx"].numpy(),
+        val_idx=payload["val_idx"].numpy(),
+        test_idx=payload["test_idx"].numpy(),
+        test_predictions=[p.numpy().astype(np.int64) for p in payload["test_predictions"]],
+        test_ids=list(payload["test_ids"]),
+        seconds=float(payload["seconds"]),
+        config=cfg,
+        seed=int(payload["seed"]),
+        preprocessing=Preprocessing(**pre),
+        device=str(dev),
+        metric_loss=metric,
+        provenance=provenance,
+    )
+
+
+def cached_train_segmentation(
+    model_name: str,
+    data: SegmentationDataset,
+    splits: Sequence[Sequence[int]],
+    config: SegmentationConfig | dict[str, Any] | None = None,
+    device: torch.device | str = "auto",
+    seed: int = 0,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> SegmentationRun:
+    """:func:`medgraph.segmentation.train_segmentation`, through the result cache.
+
+    Parameters
+    ----------
+    model_name, data, splits, config, device, seed
+        As for :func:`~medgraph.segmentation.train_segmentation`.
+    cache_dir : path or None
+        The cache folder; None trains without caching.
+
+    Returns
+    -------
+    SegmentationRun
+        Loaded when ``cache_dir`` holds an entry with this run's key (its ``provenance`` then has
+        ``from_cache``, the entry's file name, beside where and when it was trained); trained and
+        saved otherwise.
+    """
+    if cache_dir is None:
+        return train_segmentation(model_name, data, splits, config, device=device, seed=seed)
+    cfg = SegmentationConfig.from_any(config)
+    key = run_key(model_name, data, splits, cfg, seed)
+    path = entry_path(cache_dir, model_name, seed, key)
+    if path.exists():
+        try:
+            return load_run(path, key, device)
+        except Exception as exc:  # a corrupt or foreign file: say so, retrain, overwrite
+            warnings.warn(
+                f"result cache entry {path} could not be used ({type(exc).__name__}: {exc}); "
+                f"training {model_name} seed {seed} again",
+                stacklevel=2,
+            )
+    run = train_segmentation(model_name, data, splits, cfg, device=device, seed=seed)
+    save_run(run, key, path)
+    return run

@@ -1,0 +1,147 @@
+"""The result cache: a run is trained once, loaded back exactly, and keyed on what it depends on."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import medgraph.result_cache as rc
+from medgraph.data import make_wbc_phantoms
+from medgraph.experiments import compare_segmentation_models, run_provenance
+from medgraph.losses import NonFiniteLossError
+from medgraph.segmentation import SegmentationConfig, predict
+from medgraph.training import split_indices
+
+CONFIG = {
+    "epochs": 2,
+    "batch_size": 4,
+    "progress": False,
+    "baseline_options": {"base": 4, "depth": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    ds = make_wbc_phantoms(8, seed=5, style="wbc1", size=40)
+    return ds, split_indices(len(ds), (0.5, 0.25, 0.25), seed=0)
+
+
+def _forbid_training(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("trained although the result cache holds the run")
+
+    monkeypatch.setattr(rc, "train_segmentation", fail)
+
+
+def test_round_trip_restores_weights_predictions_and_history(data, tmp_path, monkeypatch):
+    ds, splits = data
+    first = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 1, tmp_path)
+    entries = list(tmp_path.glob("*.pt"))
+    assert [p.name[:12] for p in entries] == ["smgnn-seed1-"]
+    assert "from_cache" not in first.provenance and first.provenance["device"] == "cpu"
+
+    _forbid_training(monkeypatch)
+    again = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 1, tmp_path)
+    assert again.provenance["from_cache"] == entries[0].name
+    assert again.provenance["trained_utc"] == first.provenance["trained_utc"]
+    assert again.n_parameters == first.n_parameters
+    assert dataclasses.asdict(again.history) == dataclasses.asdict(first.history)
+    for a, b in zip(again.test_predictions, first.test_predictions, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for (name, a), (_, b) in zip(
+        again.model.state_dict().items(), first.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    # the learned a, b of the metric loss (Eq 2.6) come back too
+    assert torch.equal(again.metric_loss.a, first.metric_loss.a)
+    np.testing.assert_array_equal(again.preprocessing.image_mean, first.preprocessing.image_mean)
+    # the rebuilt model predicts exactly what the trained one did, on images it never saw
+    new_images = make_wbc_phantoms(2, seed=9, style="wbc1", size=40).images
+    for a, b in zip(predict(again, new_images), predict(first, new_images), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_comparison_from_cache_scores_the_same(data, tmp_path, monkeypatch):
+    ds, splits = data
+    variants = {"smgnn": ("smgnn", {}), "unet++": ("unet++", {})}
+    runs, scores = compare_segmentation_models(
+        ds, variants, [0], splits, CONFIG, device="cpu", result_cache=tmp_path
+    )
+    # "+" is not in file names (it may not survive copies between machines)
+    assert sorted(p.name.split("-seed")[0] for p in tmp_path.glob("*.pt")) == ["smgnn", "unetpp"]
+    _forbid_training(monkeypatch)
+    runs2, scores2 = compare_segmentation_models(
+        ds, variants, [0], splits, CONFIG, device="cpu", result_cache=tmp_path
+    )
+    cols = [c for c in scores.columns if c != "seconds_per_epoch"]
+    pd.testing.assert_frame_equal(scores[cols], scores2[cols])
+    prov = run_provenance(runs2)
+    assert list(prov["model"]) == ["smgnn", "unet++"]
+    assert prov["from_cache"].str.endswith(".pt").all()
+    assert (run_provenance(runs)["from_cache"] == "").all()
+
+
+def test_key_follows_what_changes_the_result(data):
+    ds, splits = data
+    cfg = SegmentationConfig.from_any(CONFIG)
+    key = rc.run_key("smgnn", ds, splits, cfg, 0)
+    assert len(key) == 64 and key == rc.run_key("smgnn", ds, splits, CONFIG, 0)
+    # where things are shown or written is not part of the key
+    for same in ({"progress": True}, {"checkpoint": "/tmp/x.pt"}, {"cache_dir": "/tmp/sp"}):
+        assert rc.run_key("smgnn", ds, splits, {**CONFIG, **same}, 0) == key
+    changed = [
+        rc.run_key("smgnn", ds, splits, cfg, 1),
+        rc.run_key("unet", ds, splits, cfg, 0),
+        rc.run_key("smgnn", ds, splits, {**CONFIG, "lam": 0.5}, 0),
+        rc.run_key("smgnn", ds, splits, {**CONFIG, "cnn_dilation": [1, 2, 4]}, 0),
+        rc.run_key("smgnn", ds, (splits[1], splits[0], splits[2]), cfg, 0),
+    ]
+    one_pixel = dataclasses.replace(ds, masks=[m.copy() for m in ds.masks])
+    one_pixel.masks[-1][0, 0] = (one_pixel.masks[-1][0, 0] + 1) % 3
+    changed.append(rc.run_key("smgnn", one_pixel, splits, cfg, 0))
+    assert len({key, *changed}) == len(changed) + 1
+
+
+def test_key_follows_the_code(data, monkeypatch):
+    ds, splits = data
+    key = rc.run_key("smgnn", ds, splits, CONFIG, 0)
+    monkeypatch.setattr(rc, "code_fingerprint", lambda: "0" * 64)
+    assert rc.run_key("smgnn", ds, splits, CONFIG, 0) != key
+
+
+def test_corrupt_entry_warns_and_retrains(data, tmp_path):
+    ds, splits = data
+    key = rc.run_key("smgnn", ds, splits, CONFIG, 0)
+    path = rc.entry_path(tmp_path, "smgnn", 0, key)
+    path.write_bytes(b"not a torch file")
+    with pytest.warns(UserWarning, match="could not be used"):
+        run = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 0, tmp_path)
+    assert "from_cache" not in run.provenance
+    # overwritten with a good entry
+    assert rc.load_run(path, key, "cpu").n_parameters == run.n_parameters
+    # an entry holding another key is refused, not silently used
+    with pytest.raises(ValueError, match="holds key"):
+        rc.load_run(path, "f" * 64, "cpu")
+
+
+def test_failed_training_writes_nothing(data, tmp_path, monkeypatch):
+    ds, splits = data
+
+    def diverge(*args, **kwargs):
+        raise NonFiniteLossError("loss is nan at epoch 0")
+
+    monkeypatch.setattr(rc, "train_segmentation", diverge)
+    with pytest.raises(NonFiniteLossError):
+        rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 0, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resolve_result_cache(tmp_path, monkeypatch):
+    assert rc.resolve_result_cache(None) is None
+    monkeypatch.setenv(rc.ENV_RESULT_CACHE, str(tmp_path / "runs"))
+    assert rc.resolve_result_cache("auto") == tmp_path / "runs"
+    assert rc.resolve_result_cache(str(tmp_path / "x")) == tmp_path / "x"
+    monkeypatch.delenv(rc.ENV_RESULT_CACHE)
+    assert rc.resolve_result_cache("auto").parts[-2:] == (".cache", "runs")
