@@ -155,3 +155,30 @@ def test_bad_config_is_one_clear_error(tmp_path, capsys):
     (tmp_path / "papermill_runs.yaml").write_text("profiles: [\n")
     assert main(["--config", str(tmp_path / "papermill_runs.yaml")]) == 2
     assert "not valid YAML" in capsys.readouterr().err
+
+
+def test_set_overrides_need_their_own_reports_dir(workbook, capsys):
+    cfg = str(workbook / "papermill_runs.yaml")
+    # without --reports-dir a partial run could replace the profile's report: refused
+    assert main(["--config", cfg, "--profile", "quick", "--only", "good", "--set", "value=9"]) == 2
+    assert "give --reports-dir" in capsys.readouterr().err
+    assert not (workbook / "reports").exists()
+    assert main(["--config", cfg, "--set", "value", "--reports-dir", str(workbook / "p")]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    pieces = workbook / "pieces"
+    argv = ["--config", cfg, "--profile", "quick", "--only", "good", "--reports-dir", str(pieces)]
+    assert main([*argv, "--set", "value=9.5", "--set", "seed=3"]) == 0
+    report = json.loads((pieces / "quick" / "good" / "results.json").read_text())
+    assert report["seeds"] == [3]  # YAML values, over the run's own parameters
+    assert (pieces / "quick" / "good" / "numbers.csv").read_text().splitlines() == ["x", "9.5"]
+
+
+def test_parse_overrides_merges_mappings():
+    from medgraph.runs import _merge_parameters, parse_overrides
+
+    overrides = parse_overrides(["models=[smgnn]", "config={epochs: 3}", "run_ablations=false"])
+    assert overrides == {"models": ["smgnn"], "config": {"epochs": 3}, "run_ablations": False}
+    merged = _merge_parameters({"config": {"progress": False}, "models": ["unet"]}, overrides)
+    assert merged["config"] == {"progress": False, "epochs": 3} and merged["models"] == ["smgnn"]
+    with pytest.raises(RunConfigError, match="not valid YAML"):
+        parse_overrides(["config={epochs: [}"])

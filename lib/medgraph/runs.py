@@ -2,6 +2,10 @@
 
 ``python -m medgraph.runs --profile quick [--only 01] [--list]``
 
+``--set KEY=VALUE`` overrides a parameter of the selected runs, for instance to train one model
+and seed of notebook 02 into the result cache (:mod:`medgraph.result_cache`) on a machine of its
+own; it needs ``--reports-dir``, so that such partial reports never replace the profile's.
+
 For each run of the profile the runner merges the parameters (the profile's defaults, then the
 run's own, then the run's profile-specific overrides; a dict-valued parameter such as ``config``
 is merged key by key), adds ``profile``, ``run_name`` and
@@ -22,7 +26,7 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,15 @@ import yaml
 
 from medgraph.reporting import atomic_write_text, repo_root
 
-__all__ = ["RunSpec", "RunOutcome", "load_runs", "execute_run", "write_index", "main"]
+__all__ = [
+    "RunSpec",
+    "RunOutcome",
+    "load_runs",
+    "parse_overrides",
+    "execute_run",
+    "write_index",
+    "main",
+]
 
 CONFIG_NAME = "papermill_runs.yaml"
 
@@ -131,6 +143,20 @@ def load_runs(
             )
         )
     return specs
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["KEY=VALUE", …]`` (VALUE read as YAML) as a dict; malformed items raise RunConfigError."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise RunConfigError(f"--set expects KEY=VALUE with a parameter name, got {item!r}")
+        try:
+            overrides[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RunConfigError(f"--set {key}: {text!r} is not valid YAML ({exc})") from None
+    return overrides
 
 
 def _replace_dir(src: Path, dest: Path) -> None:
@@ -318,6 +344,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reports-dir", default=None, help="default: <root>/reports")
     parser.add_argument("--list", action="store_true", help="list the runs and exit")
     parser.add_argument("--log-output", action="store_true", help="stream notebook output")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter of the selected runs (VALUE is YAML, e.g. models=[smgnn]; a "
+        "mapping is merged into the run's mapping); only with --reports-dir, since the report "
+        "then differs from the declared run (for training pieces into the result cache)",
+    )
     args = parser.parse_args(argv)
 
     root = repo_root() if args.config is None else Path(args.config).resolve().parent
@@ -325,9 +361,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         specs = load_runs(config_path, args.profile, args.only)
         config = load_config(config_path)
+        overrides = parse_overrides(args.overrides)
     except RunConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if overrides:
+        if args.reports_dir is None:
+            print(
+                "error: --set changes the declared runs; give --reports-dir so that their "
+                "reports do not replace the profile's",
+                file=sys.stderr,
+            )
+            return 2
+        specs = [
+            replace(spec, parameters=_merge_parameters(spec.parameters, overrides))
+            for spec in specs
+        ]
     if not specs:
         print(f"error: no run of profile {args.profile!r} matches {args.only}", file=sys.stderr)
         return 2
