@@ -66,6 +66,9 @@ ablation_scales = [4, 16, 64, 256]
 # segmentation-based cell-type classification (dataset-2 in the paper)
 run_classification = None  # None: only when the dataset is wbc2
 classification_epochs = 100
+# trained runs are kept in, and reused from, this folder ("auto": .cache/runs; None: off), so the
+# study can be trained in pieces (`python -m medgraph.runs ... --set models=[unet] --set seeds=[1]`)
+result_cache = None
 device = "auto"
 profile = "interactive"
 run_name = "02_smgnn_vs_baselines"
@@ -92,7 +95,8 @@ from medgraph.published import (
     smgnn_segmentation_table,
 )
 from medgraph.reporting import Report, format_mean_std
-from medgraph.experiments import aggregate_over_seeds, compare_segmentation_models
+from medgraph.experiments import aggregate_over_seeds, compare_segmentation_models, run_provenance
+from medgraph.result_cache import resolve_result_cache
 from medgraph.segmentation import SegmentationConfig, predict
 from medgraph.superpixels import snic
 from medgraph.training import select_device, split_indices
@@ -121,12 +125,14 @@ report = Report(
         ablation_scales=ablation_scales,
         run_classification=run_classification,
         classification_epochs=classification_epochs,
+        result_cache=result_cache,
     ),
     title=f"SMGNN vs the U-Net family on {dataset}: Dice, Hausdorff, PPV, accuracy, sensitivity, "
     "parameters and time; ablations; segmentation-based cell-type classification (SMGNN paper §3-4)",
 )
 device = select_device(device)
-print("device:", device)
+cache = resolve_result_cache(result_cache)
+print("device:", device, "| result cache:", cache)
 print(base_config)
 
 # %% [markdown]
@@ -180,7 +186,9 @@ plt.show()
 # validation Dice are kept (the test split is never looked at during training).
 
 # %%
-runs, scores = compare_segmentation_models(ds, models, seeds, splits, base_config, device=device)
+runs, scores = compare_segmentation_models(
+    ds, models, seeds, splits, base_config, device=device, result_cache=cache
+)
 table, per_seed = aggregate_over_seeds(scores, runs)
 paper = smgnn_segmentation_table(dataset) if dataset in ("wbc1", "wbc2") else None
 if paper is not None:
@@ -244,15 +252,16 @@ plt.show()
 
 # %%
 ablation_tables = {}
+trained = dict(runs)  # every run of the notebook, for the provenance table of section 7
 if run_ablations:
     abl_config = SegmentationConfig.from_any(base_config, epochs=ablation_epochs)
     variants = {f"λ = {lam:g}": ("smgnn", {"lam": lam}) for lam in ablation_lambdas}
-    _, lam_scores = compare_segmentation_models(
-        ds, variants, [ablation_seed], splits, abl_config, device=device
+    lam_runs, lam_scores = compare_segmentation_models(
+        ds, variants, [ablation_seed], splits, abl_config, device=device, result_cache=cache
     )
     ablation_tables["lambda"] = aggregate_over_seeds(lam_scores)[0]
-    _, gnn_scores = compare_segmentation_models(
-        ds, ablation_gnns, [ablation_seed], splits, abl_config, device=device
+    gnn_runs, gnn_scores = compare_segmentation_models(
+        ds, ablation_gnns, [ablation_seed], splits, abl_config, device=device, result_cache=cache
     )
     ablation_tables["gnn"] = aggregate_over_seeds(gnn_scores)[0]
     variants = {
@@ -265,10 +274,12 @@ if run_ablations:
             ("pure GNN", "pure_gnn", 0.0),
         ]
     }
-    _, scale_scores = compare_segmentation_models(
-        ds, variants, [ablation_seed], splits, abl_config, device=device
+    scale_runs, scale_scores = compare_segmentation_models(
+        ds, variants, [ablation_seed], splits, abl_config, device=device, result_cache=cache
     )
     ablation_tables["scale"] = aggregate_over_seeds(scale_scores)[0]
+    for kind, part in [("λ", lam_runs), ("GNN", gnn_runs), ("scale", scale_runs)]:
+        trained.update({(f"ablation ({kind}): {lab}", sd): run for (lab, sd), run in part.items()})
     for key, caption in [
         ("lambda", "λ of the joint loss (Fig 4)"),
         ("gnn", "GIN vs GCN vs GAT in SMGNN (§4.4)"),
@@ -392,4 +403,22 @@ for _, row in table.iterrows():
         else f"{row['paper_parameters_M']:g}M",
         "Table 1",
     )
+# %% [markdown]
+# ## 7 · Where each run was trained
+#
+# With `result_cache` set, a run already trained with the same data, split, settings and code is
+# loaded instead of trained again (`medgraph.result_cache`), so the study can be assembled from
+# pieces trained in separate sessions or on another machine. This table says, for every run, on
+# which device and at which revision it was trained, and whether it came from the cache; the
+# `seconds_per_epoch` of the tables above were measured there.
+
+# %%
+provenance = run_provenance(trained)
+report.table(
+    "run_provenance",
+    provenance,
+    "Every training run of this report: device, host, git revision and time of training, and the "
+    "result-cache entry it was loaded from (empty: trained in this run)",
+)
 print(report.finish())
+provenance

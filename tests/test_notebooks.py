@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import pandas as pd
 import pytest
 import yaml
 
@@ -150,10 +151,18 @@ def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch):
         "run_classification": True,
         "classification_epochs": 1,
         "config": {"batch_size": 4, "progress": False, "baseline_options": {"base": 4, "depth": 2}},
+        "result_cache": str(tmp_path / "runs"),
     }
     out, results = _run_tiny(
         tmp_path, monkeypatch, "02_tiny", "02_smgnn_vs_baselines.ipynb", params
     )
+    # every run is listed with where it was trained; the λ = 0.1 ablation has the inputs of the
+    # main SMGNN run (same budget here), so it is loaded from the cache instead of trained again
+    prov = pd.read_csv(out / "run_provenance.csv", keep_default_na=False).set_index("model")
+    assert len(prov) == 2 + 2 + 1 + 4 and (prov["device"] == "cpu").all()
+    assert prov.loc["ablation (λ): λ = 0.1", "from_cache"].startswith("smgnn-seed0-")
+    assert (prov.drop(index="ablation (λ): λ = 0.1")["from_cache"] == "").all()
+    assert len(list((tmp_path / "runs").glob("*.pt"))) == 8
     assert results["status"] == "complete" and results["datasets"][0]["source"] == "phantom"
     assert 0.0 <= results["results"]["smgnn_dice"]["three_class"] <= 1.0
     assert results["results"]["smgnn_dice"]["params"] <= 10_000
