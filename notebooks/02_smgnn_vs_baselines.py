@@ -85,7 +85,6 @@ from medgraph.classification import (
     plot_confusion,
     run_cell_type_experiment,
 )
-from medgraph.data import load_dataset
 from medgraph.graphs import build_superpixel_graphs
 from medgraph.models import PAPER_PARAMS_M
 from medgraph.published import (
@@ -95,16 +94,39 @@ from medgraph.published import (
     smgnn_segmentation_table,
 )
 from medgraph.reporting import Report, format_mean_std
-from medgraph.experiments import aggregate_over_seeds, compare_segmentation_models, run_provenance
+from medgraph.experiments import (
+    aggregate_over_seeds,
+    compare_segmentation_models,
+    load_study_data,
+    run_provenance,
+    segmentation_study,
+)
 from medgraph.result_cache import resolve_result_cache
-from medgraph.segmentation import SegmentationConfig, predict
+from medgraph.segmentation import predict
 from medgraph.superpixels import snic
-from medgraph.training import select_device, split_indices
+from medgraph.training import select_device
 from medgraph.viz import draw_superpixel_graph, label_to_grey
 
 if run_classification is None:
     run_classification = dataset == "wbc2"
-base_config = SegmentationConfig.from_any(config, epochs=epochs, baseline_size=baseline_size)
+# every training run of the notebook, grouped as its tables are (the same plan that
+# `python -m medgraph.pieces` trains piece by piece into the result cache)
+study = segmentation_study(
+    dict(
+        models=models,
+        seeds=seeds,
+        epochs=epochs,
+        config=config,
+        baseline_size=baseline_size,
+        run_ablations=run_ablations,
+        ablation_seed=ablation_seed,
+        ablation_epochs=ablation_epochs,
+        ablation_lambdas=ablation_lambdas,
+        ablation_gnns=ablation_gnns,
+        ablation_scales=ablation_scales,
+    )
+)
+base_config = study["comparison"].config
 report = Report(
     output_dir,
     run_name=run_name,
@@ -139,11 +161,8 @@ print(base_config)
 # ## 1 · Data and split
 
 # %%
-ds = load_dataset(
-    dataset, source=data_source, root=data_root, n_phantoms=n_phantoms, seed=split_seed
-)
+ds, splits = load_study_data(dataset, data_source, data_root, n_phantoms, split_seed)
 report.add_dataset(ds.describe())
-splits = split_indices(len(ds), (0.8, 0.1, 0.1), seed=split_seed)
 print(ds.describe())
 print({name: len(idx) for name, idx in zip(["train", "val", "test"], splits, strict=True)})
 
@@ -186,8 +205,9 @@ plt.show()
 # validation Dice are kept (the test split is never looked at during training).
 
 # %%
+group = study["comparison"]
 runs, scores = compare_segmentation_models(
-    ds, models, seeds, splits, base_config, device=device, result_cache=cache
+    ds, group.variants, group.seeds, splits, group.config, device=device, result_cache=cache
 )
 table, per_seed = aggregate_over_seeds(scores, runs)
 paper = smgnn_segmentation_table(dataset) if dataset in ("wbc1", "wbc2") else None
@@ -254,31 +274,15 @@ plt.show()
 ablation_tables = {}
 trained = dict(runs)  # every run of the notebook, for the provenance table of section 7
 if run_ablations:
-    abl_config = SegmentationConfig.from_any(base_config, epochs=ablation_epochs)
-    variants = {f"λ = {lam:g}": ("smgnn", {"lam": lam}) for lam in ablation_lambdas}
-    lam_runs, lam_scores = compare_segmentation_models(
-        ds, variants, [ablation_seed], splits, abl_config, device=device, result_cache=cache
-    )
-    ablation_tables["lambda"] = aggregate_over_seeds(lam_scores)[0]
-    gnn_runs, gnn_scores = compare_segmentation_models(
-        ds, ablation_gnns, [ablation_seed], splits, abl_config, device=device, result_cache=cache
-    )
-    ablation_tables["gnn"] = aggregate_over_seeds(gnn_scores)[0]
-    variants = {
-        f"{label}, S = {s:g}": (model, {"scale": float(s), "lam": lam})
-        for s in ablation_scales
-        for label, model, lam in [
-            ("SMGNN + metric", "smgnn", 0.1),
-            ("SMGNN", "smgnn", 0.0),
-            ("pure GNN + metric", "pure_gnn", 0.1),
-            ("pure GNN", "pure_gnn", 0.0),
-        ]
-    }
-    scale_runs, scale_scores = compare_segmentation_models(
-        ds, variants, [ablation_seed], splits, abl_config, device=device, result_cache=cache
-    )
-    ablation_tables["scale"] = aggregate_over_seeds(scale_scores)[0]
-    for kind, part in [("λ", lam_runs), ("GNN", gnn_runs), ("scale", scale_runs)]:
+    ablation_runs = {}
+    for key in ("lambda", "gnn", "scale"):
+        group = study[key]
+        ablation_runs[key], abl_scores = compare_segmentation_models(
+            ds, group.variants, group.seeds, splits, group.config, device=device, result_cache=cache
+        )
+        ablation_tables[key] = aggregate_over_seeds(abl_scores)[0]
+    for key, kind in [("lambda", "λ"), ("gnn", "GNN"), ("scale", "scale")]:
+        part = ablation_runs[key]
         trained.update({(f"ablation ({kind}): {lab}", sd): run for (lab, sd), run in part.items()})
     for key, caption in [
         ("lambda", "λ of the joint loss (Fig 4)"),

@@ -67,3 +67,45 @@ def test_tiny_comparison_and_embeddings():
     assert np.isfinite(emb).all() and set(np.unique(labels)) <= {0, 1, 2}
     with pytest.raises(ValueError, match="not a graph model"):
         node_embeddings(runs[("unet", 0)], ds, splits[2])
+
+
+def test_segmentation_study_plan():
+    from medgraph.experiments import segmentation_study
+
+    params = {
+        "models": ["smgnn", "unet"],
+        "seeds": [0, 2],
+        "epochs": 300,
+        "config": {"cnn_dilation": [1, 2, 4]},
+        "baseline_size": "small",
+        "run_ablations": False,
+    }
+    study = segmentation_study(params)
+    assert list(study) == ["comparison"]
+    comp = study["comparison"]
+    assert comp.variants == {"smgnn": ("smgnn", {}), "unet": ("unet", {})}
+    assert comp.seeds == (0, 2) and comp.config.epochs == 300
+    assert comp.config.cnn_dilation == [1, 2, 4]
+    with pytest.raises(KeyError, match="ablation_seed"):
+        segmentation_study({**params, "run_ablations": True})
+    study = segmentation_study(
+        {
+            **params,
+            "run_ablations": True,
+            "ablation_seed": 7,
+            "ablation_epochs": 150,
+            "ablation_lambdas": [0.0, 10.0],
+            "ablation_gnns": ["smgnn_gcn"],
+            "ablation_scales": [4, 256],
+        }
+    )
+    assert list(study) == ["comparison", "lambda", "gnn", "scale"]
+    lam = study["lambda"]
+    assert lam.variants == {"λ = 0": ("smgnn", {"lam": 0.0}), "λ = 10": ("smgnn", {"lam": 10.0})}
+    # the ablations keep the shared settings but their own budget and seed
+    assert lam.seeds == (7,) and lam.config.epochs == 150
+    assert lam.config.cnn_dilation == [1, 2, 4]
+    scale = study["scale"].variants
+    assert len(scale) == 8
+    assert scale["pure GNN + metric, S = 256"] == ("pure_gnn", {"scale": 256.0, "lam": 0.1})
+    assert scale["SMGNN, S = 4"] == ("smgnn", {"scale": 4.0, "lam": 0.0})

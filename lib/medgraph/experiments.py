@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from medgraph.data import SegmentationDataset
+from medgraph.data import SegmentationDataset, load_dataset
 from medgraph.result_cache import cached_train_segmentation
 from medgraph.segmentation import (
     GRAPH_MODELS,
@@ -29,8 +30,12 @@ from medgraph.segmentation import (
     prepare_images,
     summarize_segmentation,
 )
+from medgraph.training import split_indices
 
 __all__ = [
+    "StudyGroup",
+    "segmentation_study",
+    "load_study_data",
     "compare_segmentation_models",
     "aggregate_over_seeds",
     "run_provenance",
@@ -42,6 +47,117 @@ __all__ = [
 METRICS = ("dice", "iou", "hausdorff", "hd95", "ppv", "accuracy", "sensitivity")
 
 Variants = Sequence[str] | Mapping[str, tuple[str, Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class StudyGroup:
+    """One table of notebook 02: labelled model variants, trained with some seeds and a config.
+
+    Attributes
+    ----------
+    name : {"comparison", "lambda", "gnn", "scale"}
+    variants : dict ``label → (model name, config overrides)``
+    seeds : tuple of int
+    config : SegmentationConfig
+        Shared by the variants (each adds its overrides).
+    """
+
+    name: str
+    variants: dict[str, tuple[str, dict[str, Any]]]
+    seeds: tuple[int, ...]
+    config: SegmentationConfig
+
+
+def segmentation_study(params: Mapping[str, Any]) -> dict[str, StudyGroup]:
+    """Every training run of notebook 02, grouped as its tables are, from its parameters.
+
+    The one place where the notebook's parameters become training runs: the notebook trains
+    these groups, and :mod:`medgraph.pieces` trains any part of them into the result cache, so
+    both ask for runs with the same keys.
+
+    Parameters
+    ----------
+    params : mapping with notebook 02's parameters ``models``, ``seeds``, ``epochs``, ``config``,
+        ``baseline_size``, ``run_ablations``, ``ablation_seed``, ``ablation_epochs``,
+        ``ablation_lambdas``, ``ablation_gnns`` and ``ablation_scales``
+
+    Returns
+    -------
+    dict ``name → StudyGroup``, in the notebook's order: ``comparison`` (every model, every
+    seed, ``epochs``), then, when ``run_ablations``, ``lambda`` (λ of the joint loss, Fig 4),
+    ``gnn`` (GIN / GCN / GAT, §4.4) and ``scale`` (pure GNN vs SMGNN with and without the metric
+    loss over superpixel scales, Figs 10-11), with one seed and ``ablation_epochs``
+    """
+    needed = ["models", "seeds", "epochs", "config", "baseline_size", "run_ablations"]
+    if params.get("run_ablations"):
+        needed += [
+            "ablation_seed",
+            "ablation_epochs",
+            "ablation_lambdas",
+            "ablation_gnns",
+            "ablation_scales",
+        ]
+    missing = [k for k in needed if k not in params]
+    if missing:
+        raise KeyError(f"segmentation_study needs the parameters {missing}")
+    base = SegmentationConfig.from_any(
+        params["config"] or {}, epochs=int(params["epochs"]), baseline_size=params["baseline_size"]
+    )
+    groups = {
+        "comparison": StudyGroup(
+            "comparison",
+            {name: (name, {}) for name in params["models"]},
+            tuple(int(s) for s in params["seeds"]),
+            base,
+        )
+    }
+    if not params["run_ablations"]:
+        return groups
+    abl = SegmentationConfig.from_any(base, epochs=int(params["ablation_epochs"]))
+    seed = (int(params["ablation_seed"]),)
+    lam_variants = {f"λ = {lam:g}": ("smgnn", {"lam": lam}) for lam in params["ablation_lambdas"]}
+    groups["lambda"] = StudyGroup("lambda", lam_variants, seed, abl)
+    gnn_variants = {name: (name, {}) for name in params["ablation_gnns"]}
+    groups["gnn"] = StudyGroup("gnn", gnn_variants, seed, abl)
+    scale_variants = {
+        f"{label}, S = {s:g}": (model, {"scale": float(s), "lam": lam})
+        for s in params["ablation_scales"]
+        for label, model, lam in [
+            ("SMGNN + metric", "smgnn", 0.1),
+            ("SMGNN", "smgnn", 0.0),
+            ("pure GNN + metric", "pure_gnn", 0.1),
+            ("pure GNN", "pure_gnn", 0.0),
+        ]
+    }
+    groups["scale"] = StudyGroup("scale", scale_variants, seed, abl)
+    return groups
+
+
+def load_study_data(
+    dataset: str,
+    data_source: str = "auto",
+    data_root: str | os.PathLike[str] | None = None,
+    n_phantoms: int = 60,
+    split_seed: int = 0,
+) -> tuple[SegmentationDataset, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The data set of a segmentation study and its 80/10/10 split (the SMGNN paper's).
+
+    Parameters
+    ----------
+    dataset, data_source, data_root, n_phantoms
+        As for :func:`medgraph.data.load_dataset` (``n_phantoms`` only for phantoms).
+    split_seed : int
+        Seeds the phantoms and the split.
+
+    Returns
+    -------
+    data : SegmentationDataset
+    splits : (train, val, test) int64 index arrays
+    """
+    data = load_dataset(
+        dataset, source=data_source, root=data_root, n_phantoms=n_phantoms, seed=split_seed
+    )
+    return data, split_indices(len(data), (0.8, 0.1, 0.1), seed=split_seed)
 
 
 def compare_segmentation_models(
