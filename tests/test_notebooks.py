@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from medgraph.pieces import main as pieces_main
 from medgraph.runs import main as run_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +138,7 @@ def _run_tiny(tmp_path, monkeypatch, name, notebook, params):
     return out, json.loads((out / "results.json").read_text())
 
 
-def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch):
+def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch, capsys):
     params = {
         "dataset": "wbc1",
         "n_phantoms": 10,
@@ -163,6 +164,13 @@ def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch):
     assert prov.loc["ablation (λ): λ = 0.1", "from_cache"].startswith("smgnn-seed0-")
     assert (prov.drop(index="ablation (λ): λ = 0.1")["from_cache"] == "").all()
     assert len(list((tmp_path / "runs").glob("*.pt"))) == 8
+    # the piece trainer asks for exactly the runs the notebook trained: every one is cached
+    argv = ["--config", str(tmp_path / "papermill_runs.yaml"), "--profile", "quick"]
+    capsys.readouterr()  # drop the runner's output
+    assert pieces_main([*argv, "--run", "02_tiny", "--dry-run"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[0].startswith("02_tiny (quick): 9 pieces, wbc1 (phantom)")
+    assert len(listed) == 10 and all(line.split()[-2] == "cached" for line in listed[1:])
     assert results["status"] == "complete" and results["datasets"][0]["source"] == "phantom"
     assert 0.0 <= results["results"]["smgnn_dice"]["three_class"] <= 1.0
     assert results["results"]["smgnn_dice"]["params"] <= 10_000

@@ -1,0 +1,224 @@
+"""Train notebook 02's runs piece by piece into the result cache, without papermill.
+
+``python -m medgraph.pieces --profile paper --run 02_smgnn_vs_baselines_wbc1 --models unet --seeds 0``
+
+A declared run of notebook 02 (``papermill_runs.yaml``) trains many models: five models with three
+seeds and about thirty ablation variants in the ``paper`` profile. This command trains any subset
+of them into the result cache (:mod:`medgraph.result_cache`) with exactly the inputs the notebook
+will ask for, so that the notebook, run afterwards, loads them instead of training. It needs
+neither papermill nor Jupyter, so it also runs on a bare machine with PyTorch (a GPU lent for a
+few minutes), whose cache entries are then copied into this machine's cache folder.
+
+The parameters are resolved as the runner resolves them: the notebook's own defaults (its
+``parameters`` cell), then the profile's, the run's and the run's profile-specific parameters of
+``papermill_runs.yaml``, then ``--set`` overrides; :func:`medgraph.experiments.segmentation_study`
+turns them into the runs the notebook trains. ``--dry-run`` lists the selected pieces and whether
+each is already in the cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from medgraph.reporting import repo_root
+from medgraph.runs import (
+    CONFIG_NAME,
+    RunConfigError,
+    _merge_parameters,
+    load_runs,
+    parse_overrides,
+)
+
+__all__ = ["notebook_defaults", "piece_parameters", "select_pieces", "main"]
+
+
+def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
+    """The values assigned in a notebook's ``parameters`` cell (the cell is executed alone).
+
+    Parameters
+    ----------
+    notebook : path of an ``.ipynb`` with exactly one cell tagged ``parameters``
+
+    Returns
+    -------
+    dict of the names the cell assigns (modules and private names left out)
+    """
+    path = Path(notebook)
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunConfigError(f"cannot read notebook {path}: {exc}") from None
+    cells = [
+        c
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    if len(cells) != 1:
+        raise RunConfigError(f"{path} has {len(cells)} cells tagged 'parameters', expected one")
+    source = cells[0]["source"]
+    namespace: dict[str, Any] = {}
+    exec("".join(source) if isinstance(source, list) else source, namespace)  # noqa: S102
+    return {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_") and not hasattr(v, "__spec__") and not callable(v)
+    }
+
+
+def piece_parameters(
+    config_path: str | Path,
+    profile: str,
+    run: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A declared run's parameters as its notebook will see them, plus ``overrides``.
+
+    Raises
+    ------
+    RunConfigError
+        When the run is not declared for the profile.
+    """
+    specs = [s for s in load_runs(config_path, profile) if s.name == run]
+    if not specs:
+        names = [s.name for s in load_runs(config_path, profile)]
+        raise RunConfigError(f"no run {run!r} in profile {profile!r}; its runs: {names}")
+    spec = specs[0]
+    return _merge_parameters(notebook_defaults(spec.notebook), spec.parameters, overrides or {})
+
+
+def select_pieces(
+    study: Mapping[str, Any],
+    groups: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+) -> list[tuple[str, str, int]]:
+    """``(group, label, seed)`` of the study's runs that match every given filter.
+
+    ``models`` matches a variant's label or its model name; ``None`` selects everything.
+    """
+    unknown = sorted(set(groups or ()) - set(study))
+    if unknown:
+        raise RunConfigError(f"unknown groups {unknown}; this run has {list(study)}")
+    chosen = []
+    for name, group in study.items():
+        if groups and name not in groups:
+            continue
+        for label, (model, _) in group.variants.items():
+            if models and label not in models and model not in models:
+                continue
+            chosen += [(name, label, s) for s in group.seeds if not seeds or s in seeds]
+    return chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m medgraph.pieces",
+        description="Train runs of notebook 02 into the result cache, piece by piece.",
+    )
+    parser.add_argument("--profile", default="paper")
+    parser.add_argument("--run", required=True, help="a declared run of notebook 02")
+    parser.add_argument("--config", default=None, help=f"default: <root>/{CONFIG_NAME}")
+    parser.add_argument(
+        "--groups", nargs="*", help="comparison, lambda, gnn, scale (default: all of the run)"
+    )
+    parser.add_argument("--models", nargs="*", help="model names or variant labels")
+    parser.add_argument("--seeds", nargs="*", type=int)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
+    parser.add_argument("--cache", default=None, help="cache folder (default: the run's)")
+    parser.add_argument("--device", default=None, help="default: the run's (auto)")
+    parser.add_argument("--dry-run", action="store_true", help="list the pieces, train nothing")
+    parser.add_argument("--progress", action="store_true", help="tqdm bars while training")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=None,
+        help="start no further piece once this many seconds have passed plus the longest piece "
+        "so far would be exceeded (for machines lent for a few minutes)",
+    )
+    args = parser.parse_args(argv)
+
+    root = repo_root() if args.config is None else Path(args.config).resolve().parent
+    config_path = Path(args.config) if args.config else root / CONFIG_NAME
+    try:
+        params = piece_parameters(
+            config_path, args.profile, args.run, parse_overrides(args.overrides)
+        )
+        from medgraph.experiments import segmentation_study
+
+        study = segmentation_study(params)
+        chosen = select_pieces(study, args.groups, args.models, args.seeds)
+    except (RunConfigError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not chosen:
+        print("error: no piece matches the filters", file=sys.stderr)
+        return 2
+
+    from medgraph.data import DataUnavailableError
+    from medgraph.experiments import compare_segmentation_models, load_study_data
+    from medgraph.result_cache import entry_path, resolve_result_cache, run_key
+    from medgraph.segmentation import SegmentationConfig, summarize_segmentation
+
+    cache = resolve_result_cache(args.cache or params.get("result_cache") or "auto")
+    assert cache is not None
+    try:
+        data, splits = load_study_data(
+            params["dataset"],
+            params["data_source"],
+            params["data_root"],
+            params["n_phantoms"],
+            params["split_seed"],
+        )
+    except DataUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    device = args.device or params.get("device") or "auto"
+    print(
+        f"{args.run} ({args.profile}): {len(chosen)} pieces, {data.name} ({data.source}), "
+        f"cache {cache}"
+    )
+    began, longest, done = time.perf_counter(), 0.0, 0
+    for name, label, seed in chosen:
+        elapsed = time.perf_counter() - began
+        if args.budget_s is not None and done and elapsed + longest > args.budget_s:
+            print(
+                f"stopped after {done} of {len(chosen)} pieces: the budget of "
+                f"{args.budget_s:g} s would be exceeded ({elapsed:.0f} s used, the longest "
+                f"piece took {longest:.0f} s)"
+            )
+            break
+        group = study[name]
+        model, overrides = group.variants[label]
+        cfg = SegmentationConfig.from_any(group.config, progress=args.progress, **overrides)
+        path = entry_path(cache, model, seed, run_key(model, data, splits, cfg, seed))
+        where = f"{name:10s} {label:28s} seed {seed}"
+        if args.dry_run:
+            print(f"{where}  {'cached' if path.exists() else 'to train'}  {path.name}")
+            continue
+        start = time.perf_counter()
+        runs, scores = compare_segmentation_models(
+            data, {label: (model, overrides)}, [seed], splits, cfg, device, result_cache=cache
+        )
+        run = runs[(label, seed)]
+        longest, done = max(longest, time.perf_counter() - start), done + 1
+        summary = summarize_segmentation(
+            scores[["image", "class_index", "class_name", "dice"]], metrics=["dice"]
+        )
+        how = "cached " if run.provenance.get("from_cache") else "trained"
+        print(
+            f"{where}  {how} {time.perf_counter() - start:7.1f} s  "
+            f"test Dice 3cls {summary.loc['dice', 'all_classes']:.4f}  {path.name}",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The piece trainer: notebook defaults, the runner's parameter merge, filters, cached pieces."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from medgraph.experiments import segmentation_study
+from medgraph.pieces import main, notebook_defaults, piece_parameters, select_pieces
+from medgraph.runs import RunConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+NB02 = ROOT / "notebooks" / "02_smgnn_vs_baselines.ipynb"
+
+TINY = {
+    "dataset": "wbc1",
+    "n_phantoms": 8,
+    "seeds": [0, 1],
+    "models": ["smgnn", "unet"],
+    "epochs": 1,
+    "ablation_epochs": 1,
+    "ablation_lambdas": [0.0],
+    "ablation_gnns": ["smgnn_gat"],
+    "ablation_scales": [64],
+    "config": {"batch_size": 4, "baseline_options": {"base": 4, "depth": 2}},
+}
+
+
+@pytest.fixture
+def workbook(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
+    config = {
+        "profiles": {"quick": {"parameters": {"data_source": "phantom", "seeds": [5]}}},
+        "runs": [{"name": "02_tiny", "notebook": str(NB02), "parameters": TINY}],
+    }
+    (tmp_path / "papermill_runs.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path
+
+
+def test_notebook_defaults_runs_the_parameters_cell_alone(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import math\na = 2\nb = [a, 3]  # comment\n_c = 1")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("raise SystemExit('not executed')")]
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    assert notebook_defaults(tmp_path / "x.ipynb") == {"a": 2, "b": [2, 3]}
+    nb.cells = nb.cells[1:]
+    nbformat.write(nb, tmp_path / "y.ipynb")
+    with pytest.raises(RunConfigError, match="0 cells tagged"):
+        notebook_defaults(tmp_path / "y.ipynb")
+    defaults = notebook_defaults(NB02)
+    assert defaults["epochs"] == 150 and defaults["split_seed"] == 0 and defaults["config"] == {}
+
+
+def test_parameters_merge_like_the_runner(workbook):
+    cfg = workbook / "papermill_runs.yaml"
+    params = piece_parameters(cfg, "quick", "02_tiny", {"config": {"lr": 0.5}})
+    assert params["seeds"] == [0, 1]  # the run's value over the profile's [5]
+    assert params["data_source"] == "phantom" and params["baseline_size"] == "small"  # default
+    assert params["config"] == {**TINY["config"], "lr": 0.5}  # a mapping merges key by key
+    with pytest.raises(RunConfigError, match="no run 'nope'"):
+        piece_parameters(cfg, "quick", "nope")
+
+
+def test_select_pieces_filters(workbook):
+    params = piece_parameters(workbook / "papermill_runs.yaml", "quick", "02_tiny")
+    study = segmentation_study(params)
+    assert list(study) == ["comparison", "lambda", "gnn", "scale"]
+    assert len(select_pieces(study)) == 4 + 1 + 1 + 4
+    assert select_pieces(study, models=["unet"], seeds=[1]) == [("comparison", "unet", 1)]
+    # a model name matches every variant of that model; a label only itself
+    assert select_pieces(study, groups=["scale"], models=["pure_gnn"]) == [
+        ("scale", "pure GNN + metric, S = 64", 0),
+        ("scale", "pure GNN, S = 64", 0),
+    ]
+    assert select_pieces(study, models=["λ = 0"]) == [("lambda", "λ = 0", 0)]
+    with pytest.raises(RunConfigError, match="unknown groups"):
+        select_pieces(study, groups=["tables"])
+
+
+def test_trains_once_then_finds_the_piece_cached(workbook, capsys):
+    argv = ["--config", str(workbook / "papermill_runs.yaml"), "--profile", "quick"]
+    argv += ["--run", "02_tiny", "--cache", str(workbook / "runs"), "--device", "cpu"]
+    assert main([*argv, "--models", "unet", "--seeds", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("02_tiny (quick): 1 pieces, wbc1 (phantom)")
+    assert "trained" in out[1] and "test Dice 3cls" in out[1]
+    assert [p.name[:11] for p in (workbook / "runs").glob("*.pt")] == ["unet-seed1-"]
+    assert main([*argv, "--groups", "comparison", "--dry-run"]) == 0
+    status = [line.split()[-2] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert status == ["train", "train", "train", "cached"]  # smgnn 0, 1, unet 0, 1
+    assert main([*argv, "--models", "unet", "--seeds", "1"]) == 0
+    assert "cached" in capsys.readouterr().out.splitlines()[1]
+    # with no time left after the first piece, the second is not started
+    assert main([*argv, "--models", "unet", "--budget-s", "0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "unet" in out[1] and out[2].startswith("stopped after 1 of 2 pieces")
+    assert main([*argv, "--models", "vgg"]) == 2
+    assert "no piece matches" in capsys.readouterr().err
