@@ -67,7 +67,7 @@ ablation_scales = [4, 16, 64, 256]
 run_classification = None  # None: only when the dataset is wbc2
 classification_epochs = 100
 # trained runs are kept in, and reused from, this folder ("auto": .cache/runs; None: off), so the
-# study can be trained in pieces (`python -m medgraph.runs ... --set models=[unet] --set seeds=[1]`)
+# study can be trained in pieces first (`python -m medgraph.pieces --run RUN --models unet`)
 result_cache = None
 device = "auto"
 profile = "interactive"
@@ -93,7 +93,7 @@ from medgraph.published import (
     smgnn_classification_table,
     smgnn_segmentation_table,
 )
-from medgraph.reporting import Report, format_mean_std
+from medgraph.reporting import Report, count_noun, format_mean_std
 from medgraph.experiments import (
     aggregate_over_seeds,
     compare_segmentation_models,
@@ -393,7 +393,8 @@ for _, row in table.iterrows():
     if row["model"].startswith("smgnn") and base_config.cnn_dilation != 1:
         head = f" (head dilations {base_config.cnn_dilation})"
     report.compare(
-        f"{row['model']}{head} Dice, 3-class mean ({ds.name}, {ds.source}, {len(seeds)} seeds)",
+        f"{row['model']}{head} Dice, 3-class mean ({ds.name}, {ds.source}, "
+        f"{count_noun(len(seeds), 'seed')})",
         format_mean_std(row["dice_3cls_mean"], row["dice_3cls_std"]),
         None if pd.isna(paper_dice) else paper_dice,
         f"{'Table 1' if dataset == 'wbc1' else 'Table 2'} (averaging not stated; 3-class mean assumed)",

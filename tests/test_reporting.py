@@ -78,3 +78,15 @@ def test_format_mean_std():
     assert format_mean_std(0.91234, 0.01) == "0.9123 ± 0.0100"
     assert format_mean_std(float("nan"), 0.1) == "–"
     assert format_mean_std(1.0, float("nan"), 2) == "1.00"
+
+
+def test_dataset_description_counts_in_words():
+    from medgraph.reporting import count_noun, describe_datasets
+
+    assert count_noun(1, "seed") == "1 seed" and count_noun(3, "seed") == "3 seeds"
+    assert count_noun(0, "image") == "0 images"
+    records = [
+        {"name": "wbc1", "source": "real", "n_images": 300},
+        {"name": "toy", "source": "phantom", "n_images": 1},
+    ]
+    assert describe_datasets(records, "; ") == "wbc1 (real, 300 images); toy (phantom, 1 image)"

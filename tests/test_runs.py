@@ -135,7 +135,7 @@ def test_runner_keeps_going_and_reports_failure(workbook, capsys):
     assert "| x | 3 | 0.5 | Table 1 |" in index
     # the run's declared description tells runs of one notebook apart: in the table, then first
     # in its section, above the notebook's own title
-    assert "| [good](good/) | the good run at seed 7 | toy (phantom, 1 images) |" in index
+    assert "| [good](good/) | the good run at seed 7 | toy (phantom, 1 image) |" in index
     assert "## good\n\nRun: the good run at seed 7.\n\ngood run\n" in index
 
 

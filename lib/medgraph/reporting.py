@@ -35,6 +35,8 @@ __all__ = [
     "Report",
     "PaperValue",
     "format_mean_std",
+    "count_noun",
+    "describe_datasets",
 ]
 
 _PACKAGES = (
@@ -182,6 +184,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def count_noun(n: Any, noun: str) -> str:
+    """``"1 image"``, ``"3 images"`` (a plain ``s`` plural; anything but 1 is plural)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def describe_datasets(datasets: Iterable[Mapping[str, Any]], sep: str = ", ") -> str:
+    """``"wbc1 (real, 300 images)"`` for each data-set record of a report, joined by ``sep``."""
+    return sep.join(
+        f"{d.get('name')} ({d.get('source')}, {count_noun(d.get('n_images'), 'image')})"
+        for d in datasets
+    )
+
+
 def format_mean_std(mean: float, std: float, digits: int = 4) -> str:
     """``"0.9123 ± 0.0100"``; ``"–"`` for a missing mean."""
     if mean is None or not math.isfinite(mean):
@@ -295,10 +310,7 @@ class Report:
                 {"name": name, "csv": csv_path.name, "md": csv_path.name, "caption": caption}
             )
             return csv_path
-        data = ", ".join(
-            f"{d.get('name')} ({d.get('source')}, {d.get('n_images')} images)"
-            for d in self._datasets
-        )
+        data = describe_datasets(self._datasets, ", ")
         header = [f"**{caption}**" if caption else f"**{name}**", ""]
         header.append(
             f"Run `{self.run_name}`, profile `{self.profile}`, data: {data or 'n/a'}, "

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from medgraph.reporting import atomic_write_text, repo_root
+from medgraph.reporting import atomic_write_text, describe_datasets, repo_root
 
 __all__ = [
     "RunSpec",
@@ -283,10 +283,7 @@ def write_index(
             continue
         runs.append((results.parent, payload))
     for folder, payload in runs:
-        data = "; ".join(
-            f"{d.get('name')} ({d.get('source')}, {d.get('n_images')} images)"
-            for d in payload.get("datasets", [])
-        )
+        data = describe_datasets(payload.get("datasets", []), "; ")
         status = "complete"
         if folder.name in failed_now:
             status = "**latest attempt failed**; showing the previous complete report"
