@@ -1,10 +1,11 @@
 """Orchestration of the segmentation studies of notebooks 02 and 03.
 
-Small functions over :mod:`medgraph.segmentation`: train several models over several seeds on one
-split (through the result cache of :mod:`medgraph.result_cache` when a folder is given) and score
-their test predictions; list where each run was trained; aggregate the scores over seeds (means over the three
-classes and over the two cell classes, as notebook 02 reports them); and read the GNN node
-embeddings of a trained SMGNN with each node's majority label (notebook 03).
+Small functions over :mod:`medgraph.segmentation`: the plan of notebook 02's training runs
+(:func:`segmentation_study`) and its data; train several models over several seeds on one split
+(through the result cache of :mod:`medgraph.result_cache` when a folder is given) and score their
+test predictions; list where each run was trained; aggregate the scores over seeds (means over
+the three classes and over the two cell classes, as notebook 02 reports them); and read the GNN
+node embeddings of a trained SMGNN with each node's majority label (notebook 03).
 """
 
 from __future__ import annotations
