@@ -169,8 +169,9 @@ def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch, capsys):
     capsys.readouterr()  # drop the runner's output
     assert pieces_main([*argv, "--run", "02_tiny", "--dry-run"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert listed[0].startswith("02_tiny (quick): 9 pieces, wbc1 (phantom)")
-    assert len(listed) == 10 and all(line.split()[-2] == "cached" for line in listed[1:])
+    # λ = 0.1 is the main SMGNN run here: one run, listed once
+    assert listed[0].startswith("02_tiny (quick): 9 pieces, 8 distinct runs; wbc1 (phantom)")
+    assert len(listed) == 9 and all(line.split()[-2] == "cached" for line in listed[1:])
     assert results["status"] == "complete" and results["datasets"][0]["source"] == "phantom"
     assert 0.0 <= results["results"]["smgnn_dice"]["three_class"] <= 1.0
     assert results["results"]["smgnn_dice"]["params"] <= 10_000

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from medgraph.experiments import segmentation_study
-from medgraph.pieces import main, notebook_defaults, piece_parameters, select_pieces
+from medgraph.pieces import main, notebook_defaults, piece_parameters, select_pieces, shard
 from medgraph.runs import RunConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,7 @@ def test_trains_once_then_finds_the_piece_cached(workbook, capsys):
     argv += ["--run", "02_tiny", "--cache", str(workbook / "runs"), "--device", "cpu"]
     assert main([*argv, "--models", "unet", "--seeds", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("02_tiny (quick): 1 pieces, wbc1 (phantom)")
+    assert out[0].startswith("02_tiny (quick): 1 piece, 1 distinct run; wbc1 (phantom)")
     assert "trained" in out[1] and "test Dice 3cls" in out[1]
     assert [p.name[:11] for p in (workbook / "runs").glob("*.pt")] == ["unet-seed1-"]
     assert main([*argv, "--groups", "comparison", "--dry-run"]) == 0
@@ -95,6 +95,32 @@ def test_trains_once_then_finds_the_piece_cached(workbook, capsys):
     # with no time left after the first piece, the second is not started
     assert main([*argv, "--models", "unet", "--budget-s", "0"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "unet" in out[1] and out[2].startswith("stopped after 1 of 2 pieces")
+    assert "unet" in out[1] and out[2].startswith("stopped after 1 of 2 runs")
     assert main([*argv, "--models", "vgg"]) == 2
     assert "no piece matches" in capsys.readouterr().err
+
+
+def test_shards_split_the_pieces_without_overlap():
+    pieces = list(range(7))
+    shares = [shard(pieces, f"{i}/3") for i in (1, 2, 3)]
+    assert shares == [[0, 3, 6], [1, 4], [2, 5]]
+    assert shard(pieces, "1/1") == pieces
+    for bad in ("0/3", "4/3", "a/b", "2"):
+        with pytest.raises(RunConfigError):
+            shard(pieces, bad)
+
+
+def test_cli_shards_are_disjoint_and_cover_every_run(workbook, capsys):
+    argv = ["--config", str(workbook / "papermill_runs.yaml"), "--profile", "quick"]
+    argv += ["--run", "02_tiny", "--cache", str(workbook / "runs"), "--dry-run"]
+    listed = []
+    for spec in ("1/3", "2/3", "3/3"):
+        assert main([*argv, "--shard", spec]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert f"shard {spec}" in out[0]
+        listed.append({line.split()[-1] for line in out[1:]})
+    assert main(argv) == 0
+    everything = {line.split()[-1] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert len(everything) == 10
+    assert set.union(*listed) == everything and sum(map(len, listed)) == 10
+    assert main([*argv, "--shard", "4/3"]) == 2

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from medgraph.reporting import repo_root
+from medgraph.reporting import count_noun, repo_root
 from medgraph.runs import (
     CONFIG_NAME,
     RunConfigError,
@@ -35,7 +35,7 @@ from medgraph.runs import (
     parse_overrides,
 )
 
-__all__ = ["notebook_defaults", "piece_parameters", "select_pieces", "main"]
+__all__ = ["notebook_defaults", "piece_parameters", "select_pieces", "shard", "main"]
 
 
 def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
@@ -116,6 +116,17 @@ def select_pieces(
     return chosen
 
 
+def shard(pieces: Sequence[Any], spec: str) -> list[Any]:
+    """The ``I``-th of ``N`` interleaved shares of ``pieces`` (``spec`` is ``"I/N"``, 1-based)."""
+    try:
+        i, n = (int(v) for v in spec.split("/"))
+    except ValueError:
+        raise RunConfigError(f"--shard expects I/N with integers, got {spec!r}") from None
+    if not 1 <= i <= n:
+        raise RunConfigError(f"--shard {spec}: need 1 ≤ I ≤ N")
+    return list(pieces[i - 1 :: n])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -133,6 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
     parser.add_argument("--cache", default=None, help="cache folder (default: the run's)")
     parser.add_argument("--device", default=None, help="default: the run's (auto)")
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="train only every N-th selected piece, starting with the I-th (1 ≤ I ≤ N), so that "
+        "N processes can share the pieces (e.g. on one GPU that a small model leaves idle)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="list the pieces, train nothing")
     parser.add_argument("--progress", action="store_true", help="tqdm bars while training")
     parser.add_argument(
@@ -154,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         study = segmentation_study(params)
         chosen = select_pieces(study, args.groups, args.models, args.seeds)
+        if args.shard is not None:
+            shard([], args.shard)  # a malformed --shard fails before the data are read
     except (RunConfigError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -180,24 +200,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     device = args.device or params.get("device") or "auto"
-    print(
-        f"{args.run} ({args.profile}): {len(chosen)} pieces, {data.name} ({data.source}), "
-        f"cache {cache}"
-    )
-    began, longest, done = time.perf_counter(), 0.0, 0
+    # one entry per distinct run: e.g. λ = 0.1, the GIN row and "SMGNN + metric, S = 16" of the
+    # ablations are the same run, trained once (and never by two shards at the same time)
+    plan: dict[Path, tuple[str, str, int, str, dict[str, Any], Any]] = {}
     for name, label, seed in chosen:
-        elapsed = time.perf_counter() - began
-        if args.budget_s is not None and done and elapsed + longest > args.budget_s:
-            print(
-                f"stopped after {done} of {len(chosen)} pieces: the budget of "
-                f"{args.budget_s:g} s would be exceeded ({elapsed:.0f} s used, the longest "
-                f"piece took {longest:.0f} s)"
-            )
-            break
         group = study[name]
         model, overrides = group.variants[label]
         cfg = SegmentationConfig.from_any(group.config, progress=args.progress, **overrides)
         path = entry_path(cache, model, seed, run_key(model, data, splits, cfg, seed))
+        plan.setdefault(path, (name, label, seed, model, overrides, cfg))
+    todo = list(plan.items())
+    if args.shard is not None:
+        todo = shard(todo, args.shard)
+    print(
+        f"{args.run} ({args.profile}): {count_noun(len(chosen), 'piece')}, "
+        f"{count_noun(len(plan), 'distinct run')}"
+        + (f", shard {args.shard}: {len(todo)}" if args.shard else "")
+        + f"; {data.name} ({data.source}); cache {cache}"
+    )
+    began, longest, done = time.perf_counter(), 0.0, 0
+    for path, (name, label, seed, model, overrides, cfg) in todo:
+        elapsed = time.perf_counter() - began
+        if args.budget_s is not None and done and elapsed + longest > args.budget_s:
+            print(
+                f"stopped after {done} of {len(todo)} runs: the budget of "
+                f"{args.budget_s:g} s would be exceeded ({elapsed:.0f} s used, the longest "
+                f"took {longest:.0f} s)"
+            )
+            break
         where = f"{name:10s} {label:28s} seed {seed}"
         if args.dry_run:
             print(f"{where}  {'cached' if path.exists() else 'to train'}  {path.name}")
