@@ -338,3 +338,77 @@ def test_experiment_end_to_end_on_tiny_phantoms():
         assert confusion.iloc[:-1, :-1].to_numpy(dtype=np.int64).sum() == test_idx.size
     with pytest.raises(ValueError):
         run_cell_type_experiment(ds, {"short": ds.masks[:-1]}, cfg)
+
+
+def test_cell_region_by_hand():
+    from medgraph.classification import cell_region
+
+    image = np.arange(10 * 12 * 3, dtype=np.uint8).reshape(10, 12, 3)
+    seg = np.zeros((10, 12), dtype=np.int64)
+    seg[3:6, 4:9] = 1  # cytoplasm: rows 3-5, columns 4-8
+    seg[4, 6] = 2  # nucleus
+    out, out_seg = cell_region(image, seg, margin=1)
+    # box rows 2-6 (5 rows), columns 3-9 (7 columns), centred in a 7 x 7 square: one black row
+    # above, one below
+    assert out.shape == (7, 7, 3) and out_seg.shape == (7, 7)
+    expected_seg = np.zeros((7, 7), dtype=np.int64)
+    expected_seg[2:5, 1:6] = 1
+    expected_seg[3, 3] = 2
+    np.testing.assert_array_equal(out_seg, expected_seg)
+    expected = np.zeros((7, 7, 3), dtype=np.uint8)
+    expected[2:5, 1:6] = image[3:6, 4:9]  # the cell's own pixels; the margin is masked to black
+    np.testing.assert_array_equal(out, expected)
+    # the box is clipped at the border; a segmentation without a cell changes nothing
+    seg2 = np.zeros((10, 12), dtype=np.int64)
+    seg2[0:2, 10:12] = 2
+    out2, out_seg2 = cell_region(image, seg2, margin=3)
+    assert out2.shape == (5, 5, 3) and out_seg2.sum() == 2 * 4
+    empty = np.zeros((10, 12), dtype=np.int64)
+    same, same_seg = cell_region(image, empty)
+    assert same is image and same_seg is empty
+
+
+def test_classifier_inputs_cell_region():
+    from medgraph.classification import cell_region
+
+    image = np.full((20, 20, 3), 200, dtype=np.uint8)
+    seg = np.zeros((20, 20), dtype=np.int64)
+    seg[5:15, 5:15] = 1
+    seg[8:12, 8:12] = 2
+    x = classifier_inputs([image], [seg], size=10, region="cell", margin=0)
+    # the 10 x 10 cell fills the input exactly: no black, the one-hot maps are the cell's
+    crop, crop_seg = cell_region(image, seg, margin=0)
+    assert crop.shape == (10, 10, 3)
+    np.testing.assert_allclose(x[0, :3].numpy(), 200 / 255 * 2 - 1, rtol=1e-6)
+    np.testing.assert_array_equal(x[0, 3:].argmax(0).numpy(), crop_seg)
+    with pytest.raises(ValueError, match="needs segmentations"):
+        classifier_inputs([image], size=10, region="cell")
+    with pytest.raises(ValueError, match="region must be"):
+        ClassifierConfig(region="nucleus")
+
+
+def test_experiment_cell_region_only_for_segmentation_sources(monkeypatch):
+    import medgraph.classification as cls
+
+    seen = []
+    real = cls.classifier_inputs
+
+    def spy(images, segmentations=None, size=150, region="whole", margin=6):
+        seen.append((segmentations is None, region, margin))
+        return real(images, segmentations, size, region=region, margin=margin)
+
+    monkeypatch.setattr(cls, "classifier_inputs", spy)
+    ds = make_wbc_phantoms(12, seed=2, style="wbc2", size=48)
+    cfg = ClassifierConfig(
+        size=32,
+        epochs=1,
+        batch_size=4,
+        widths=(4, 8),
+        blocks=(1, 1),
+        region="cell",
+        region_margin=2,
+    )
+    result = run_cell_type_experiment(ds, {"image only": None, "ground truth": ds.masks}, cfg)
+    # the image-only baseline sees the whole image, the segmentation source its cell
+    assert seen == [(True, "whole", 2), (False, "cell", 2)]
+    assert result.attrs["config"]["region"] == "cell"
