@@ -174,11 +174,11 @@ def test_set_overrides_need_their_own_reports_dir(workbook, capsys):
 
 
 def test_parse_overrides_merges_mappings():
-    from medgraph.runs import _merge_parameters, parse_overrides
+    from medgraph.runs import merge_parameters, parse_overrides
 
     overrides = parse_overrides(["models=[smgnn]", "config={epochs: 3}", "run_ablations=false"])
     assert overrides == {"models": ["smgnn"], "config": {"epochs": 3}, "run_ablations": False}
-    merged = _merge_parameters({"config": {"progress": False}, "models": ["unet"]}, overrides)
+    merged = merge_parameters({"config": {"progress": False}, "models": ["unet"]}, overrides)
     assert merged["config"] == {"progress": False, "epochs": 3} and merged["models"] == ["smgnn"]
     with pytest.raises(RunConfigError, match="not valid YAML"):
         parse_overrides(["config={epochs: [}"])

@@ -30,8 +30,8 @@ from medgraph.reporting import count_noun, repo_root
 from medgraph.runs import (
     CONFIG_NAME,
     RunConfigError,
-    _merge_parameters,
     load_runs,
+    merge_parameters,
     parse_overrides,
 )
 
@@ -89,7 +89,7 @@ def piece_parameters(
         names = [s.name for s in load_runs(config_path, profile)]
         raise RunConfigError(f"no run {run!r} in profile {profile!r}; its runs: {names}")
     spec = specs[0]
-    return _merge_parameters(notebook_defaults(spec.notebook), spec.parameters, overrides or {})
+    return merge_parameters(notebook_defaults(spec.notebook), spec.parameters, overrides or {})
 
 
 def select_pieces(

@@ -38,6 +38,7 @@ __all__ = [
     "RunSpec",
     "RunOutcome",
     "load_runs",
+    "merge_parameters",
     "parse_overrides",
     "execute_run",
     "write_index",
@@ -91,7 +92,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def _merge_parameters(*layers: Mapping[str, Any]) -> dict[str, Any]:
+def merge_parameters(*layers: Mapping[str, Any]) -> dict[str, Any]:
     """Later layers win; a mapping over a mapping is merged key by key (one level)."""
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -130,9 +131,7 @@ def load_runs(
             continue
         if only and not any(token in run["name"] for token in only):
             continue
-        params = _merge_parameters(
-            base, run.get("parameters") or {}, per_profile.get(profile) or {}
-        )
+        params = merge_parameters(base, run.get("parameters") or {}, per_profile.get(profile) or {})
         specs.append(
             RunSpec(
                 name=run["name"],
@@ -371,8 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         specs = [
-            replace(spec, parameters=_merge_parameters(spec.parameters, overrides))
-            for spec in specs
+            replace(spec, parameters=merge_parameters(spec.parameters, overrides)) for spec in specs
         ]
     if not specs:
         print(f"error: no run of profile {args.profile!r} matches {args.only}", file=sys.stderr)
