@@ -126,6 +126,26 @@ def test_corrupt_entry_warns_and_retrains(data, tmp_path):
         rc.load_run(path, "f" * 64, "cpu")
 
 
+def test_entry_records_the_revision_at_the_start_of_training(data, tmp_path, monkeypatch):
+    ds, splits = data
+    revisions = iter(["aaaa1111", "bbbb2222"])  # HEAD moves while the run trains
+    monkeypatch.setattr(rc, "git_revision", lambda: next(revisions))
+    real = rc.train_segmentation
+
+    def train_then_commit(*args, **kwargs):
+        run = real(*args, **kwargs)
+        run.provenance["git_revision"] = rc.git_revision()  # what training itself saw at the end
+        return run
+
+    monkeypatch.setattr(rc, "train_segmentation", train_then_commit)
+    run = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 3, tmp_path)
+    assert run.provenance["git_revision"] == "aaaa1111"
+    assert run.provenance["code_fingerprint"] == rc.code_fingerprint()[:16]
+    (entry,) = tmp_path.glob("*.pt")
+    key = rc.run_key("smgnn", ds, splits, CONFIG, 3)
+    assert rc.load_run(entry, key, "cpu").provenance["git_revision"] == "aaaa1111"
+
+
 def test_failed_training_writes_nothing(data, tmp_path, monkeypatch):
     ds, splits = data
 

@@ -296,7 +296,8 @@ def run_provenance(runs: Mapping[tuple[str, int], SegmentationRun]) -> pd.DataFr
     Returns
     -------
     DataFrame, one row per run: ``model``, ``seed``, ``device`` (with the GPU's name when there
-    was one), ``host``, ``git_revision``, ``trained_utc``, ``torch``, ``train_seconds`` (wall time
+    was one), ``host``, ``git_revision``, ``code_fingerprint`` (of the training code, for runs
+    of the result cache), ``trained_utc``, ``torch``, ``train_seconds`` (wall time
     of the training itself), ``epochs_run``, ``best_epoch`` and ``from_cache`` (the entry's file
     name, or empty when trained in this process)
     """
@@ -313,6 +314,7 @@ def run_provenance(runs: Mapping[tuple[str, int], SegmentationRun]) -> pd.DataFr
                 "device": device,
                 "host": info.get("host", ""),
                 "git_revision": info.get("git_revision", ""),
+                "code_fingerprint": info.get("code_fingerprint", ""),
                 "trained_utc": info.get("trained_utc", ""),
                 "torch": info.get("torch", ""),
                 "train_seconds": float(run.seconds),

@@ -45,7 +45,7 @@ import torch
 
 from medgraph.data import SegmentationDataset
 from medgraph.losses import SuperpixelMetricLoss
-from medgraph.reporting import atomic_write, repo_root
+from medgraph.reporting import atomic_write, git_revision, repo_root
 from medgraph.segmentation import (
     Preprocessing,
     SegmentationConfig,
@@ -317,6 +317,11 @@ def cached_train_segmentation(
                 f"training {model_name} seed {seed} again",
                 stacklevel=2,
             )
+    # the revision whose code the key was taken from: HEAD when training starts (a long run may
+    # finish after later commits, which its weights do not reflect)
+    revision = git_revision()
     run = train_segmentation(model_name, data, splits, cfg, device=device, seed=seed)
+    run.provenance["git_revision"] = revision
+    run.provenance["code_fingerprint"] = code_fingerprint()[:16]
     save_run(run, key, path)
     return run
