@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from medgraph.embeddings import embedding_separation, pair_cosines, sample_nodes, umap_2d
+from medgraph.embeddings import (
+    class_pair_cosines,
+    embedding_separation,
+    metric_target_fit,
+    pair_cosines,
+    sample_nodes,
+    umap_2d,
+)
 
 
 def clustered(n_per_class: int, d: int, spread: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +57,60 @@ def test_three_point_case_by_hand():
     expected = (r + (1 - (1 - r) / (1 + r)) + 0.0) / 3
     assert out["silhouette"] == pytest.approx(expected, abs=1e-12)
     assert out["gap"] == pytest.approx(out["mean_within"] - out["mean_between"])
+
+
+def test_class_pair_cosines_by_hand():
+    # class 0: a = (1, 0), b = (1, 1); class 1: c = (0, −2), d = (−1, −1); class 2: e alone.
+    # within: cos(a, b) = cos(c, d) = 1/√2 (the only distinct pairs, so exact);
+    # between 0 and 1: cos(a, c) = 0, cos(a, d) = −1/√2, cos(b, c) = −1/√2, cos(b, d) = −1,
+    # each equally likely: mean (0 − 1/√2 − 1/√2 − 1)/4.
+    emb = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, -2.0], [-1.0, -1.0], [3.0, 0.0]])
+    labels = np.array([0, 0, 1, 1, 2])
+    out = class_pair_cosines(emb, labels, n_pairs=40000, seed=0)
+    r = 1 / np.sqrt(2)
+    assert out["classes"].tolist() == [0, 1, 2]
+    assert out["mean"][0, 0] == pytest.approx(r, abs=1e-12)  # never a node with itself
+    assert out["mean"][1, 1] == pytest.approx(r, abs=1e-12)
+    assert out["std"][0, 0] == pytest.approx(0.0, abs=1e-12)
+    assert out["mean"][0, 1] == pytest.approx((0 - 2 * r - 1) / 4, abs=0.01)
+    assert out["mean"][0, 1] == out["mean"][1, 0]
+    assert out["mean"][0, 2] == pytest.approx((1 + r) / 2, abs=0.01)  # cos(a, e) = 1, cos(b, e) = r
+    assert np.isnan(out["mean"][2, 2])  # one node: no within-class pair
+    again = class_pair_cosines(torch.as_tensor(emb), torch.as_tensor(labels), 40000, seed=0)
+    np.testing.assert_array_equal(again["mean"], out["mean"])
+    with pytest.raises(ValueError):
+        class_pair_cosines(emb, labels, n_pairs=0)
+
+
+def test_metric_target_fit_by_hand():
+    # a = (1, 0), 𝒴 = 0; b = (0, 1), 𝒴 = 1; c = (1, 1), 𝒴 = 1. The three unordered pairs are
+    # equally likely: cosines (0, 1/√2, 1/√2), targets (𝒴_i + 𝒴_j)/2 = (1/2, 1/2, 1).
+    # var(cos) = 1/9, var(target) = 1/18, cov = √2/36: r = 1/2, a = cov/var(cos) = 1/(2√2),
+    # b = 2/3 − a·(√2/3) = 1/2, mse = var(target)(1 − r²) = 1/24.
+    emb = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    out = metric_target_fit(emb, np.array([0.0, 1.0, 1.0]), n_pairs=60000, seed=0)
+    assert out["r"] == pytest.approx(0.5, abs=0.02)
+    assert out["a"] == pytest.approx(1 / (2 * np.sqrt(2)), abs=0.02)
+    assert out["b"] == pytest.approx(0.5, abs=0.02)
+    assert out["target_var"] == pytest.approx(1 / 18, abs=0.003)
+    assert out["mse"] == pytest.approx(1 / 24, abs=0.003)
+    assert out["r2"] == pytest.approx(out["r"] ** 2, abs=1e-9)  # least squares: R² = r²
+
+
+def test_metric_target_fit_perfect_and_degenerate():
+    # equal scores: the target has no variance, so there is nothing to explain (r undefined)
+    emb = np.random.default_rng(0).normal(size=(20, 4))
+    flat = metric_target_fit(emb, np.full(20, 0.5), n_pairs=500, seed=1)
+    assert np.isnan(flat["r"]) and flat["target_var"] == 0.0 and flat["mse"] == 0.0
+    # parallel embeddings: cos = 1 for every pair, so the best fit is the constant (a = 0)
+    const = metric_target_fit(np.ones((5, 1)), np.linspace(0, 1, 5), n_pairs=500, seed=1)
+    assert const["a"] == 0.0 and const["r2"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError):
+        metric_target_fit(emb[:1], np.zeros(1))
+    with pytest.raises(ValueError):
+        metric_target_fit(emb, np.full(20, np.nan))
+    with pytest.raises(ValueError):
+        metric_target_fit(emb, np.zeros(19))
 
 
 def test_separated_classes_score_high():

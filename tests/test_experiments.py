@@ -65,6 +65,17 @@ def test_tiny_comparison_and_embeddings():
     emb, labels = node_embeddings(runs[("smgnn", 0)], ds, splits[2])
     assert emb.ndim == 2 and emb.shape[0] == labels.shape[0] > 0
     assert np.isfinite(emb).all() and set(np.unique(labels)) <= {0, 1, 2}
+    emb2, labels2, node_scores = node_embeddings(
+        runs[("smgnn", 0)], ds, splits[2], return_scores=True
+    )
+    np.testing.assert_array_equal(emb2, emb)
+    np.testing.assert_array_equal(labels2, labels)
+    assert node_scores.shape == labels.shape
+    assert node_scores.min() >= 0 and node_scores.max() <= 1
+    # 𝒴 = f₁/2 + f₂ for class fractions f: a background-majority node (f₀ ≥ f₂) scores at
+    # most 1/2 (f₀ = f₂ = 1/2), a nucleus-majority node (f₂ ≥ f₀) at least 1/2
+    assert node_scores[labels == 0].max() <= 0.5 + 1e-6
+    assert (labels == 2).any() and node_scores[labels == 2].min() >= 0.5 - 1e-6
     with pytest.raises(ValueError, match="not a graph model"):
         node_embeddings(runs[("unet", 0)], ds, splits[2])
 

@@ -199,11 +199,31 @@ def test_notebook_03_runs_through_the_runner(tmp_path, monkeypatch):
         "n_per_class": 40,
         "n_pairs": 500,
         "config": {"batch_size": 4, "progress": False},
+        "result_cache": str(tmp_path / "runs"),
     }
     out, results = _run_tiny(
         tmp_path, monkeypatch, "03_tiny", "03_metric_learning_umap.ipynb", params
     )
     sep = results["results"]["separation_lambda_0.1"]
     assert -1.0 <= sep["silhouette"] <= 1.0 and -2.0 <= sep["gap"] <= 2.0
-    for name in ("fig12_umap.png", "cosine_distributions.png", "separation.md", "test_dice.md"):
+    fit = results["results"]["metric_target_fit_lambda_0.1"]
+    assert 0.0 <= fit["r2"] <= 1.0 and fit["r2"] == pytest.approx(fit["r"] ** 2, abs=1e-9)
+    for name in (
+        "fig12_umap.png",
+        "cosine_distributions.png",
+        "class_pair_cosines.png",
+        "separation.md",
+        "test_dice.md",
+        "class_pair_cosines.md",
+        "metric_target_fit.md",
+    ):
         assert (out / name).exists(), name
+    # six class pairs per model, each with Eq 2.7's target for pure superpixels
+    pairs = pd.read_csv(out / "class_pair_cosines.csv")
+    assert len(pairs) == 2 * 6
+    target = pairs.set_index(["λ", "pair"])["Eq 2.7 target (pure superpixels)"]
+    assert target[(0.1, "background–nucleus")] == 0.5 and target[(0.0, "cytoplasm–nucleus")] == 0.75
+    # both models went through the result cache and say where they were trained
+    prov = pd.read_csv(out / "run_provenance.csv", keep_default_na=False)
+    assert prov["model"].tolist() == ["λ = 0.1", "λ = 0.0"] and (prov["device"] == "cpu").all()
+    assert len(list((tmp_path / "runs").glob("smgnn-seed0-*.pt"))) == 2

@@ -9,6 +9,9 @@ This module turns both statements into numbers and draws the picture:
 - :func:`embedding_separation`: the cosine silhouette score and the distributions of cosine
   similarity within and between classes, with their gap;
 - :func:`pair_cosines`: cosine similarity of given pairs of rows;
+- :func:`class_pair_cosines`: the mean cosine similarity of every pair of classes (a C×C table);
+- :func:`metric_target_fit`: how well an affine function of the cosine similarity reproduces the
+  metric loss's own target, the mean metric score of the pair (Eq 2.7);
 - :func:`umap_2d`: a seeded two-dimensional UMAP (umap-learn) of the embeddings.
 """
 
@@ -19,7 +22,14 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["sample_nodes", "pair_cosines", "embedding_separation", "umap_2d"]
+__all__ = [
+    "sample_nodes",
+    "pair_cosines",
+    "embedding_separation",
+    "class_pair_cosines",
+    "metric_target_fit",
+    "umap_2d",
+]
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -202,6 +212,128 @@ def embedding_separation(
         "gap": float(within.mean() - between.mean()),
         "classes": classes,
         "n_nodes": int(k),
+    }
+
+
+def _distinct_pairs(
+    first: np.ndarray, second: np.ndarray | None, n_pairs: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(n_pairs, 2) uniform draws (with replacement) of pairs (i, j), i from the sorted index
+    array ``first`` and j from ``second``; ``second=None`` draws ordered pairs of two distinct
+    members of ``first`` (it needs at least two)."""
+    pos_i = rng.integers(0, first.size, n_pairs)
+    i = first[pos_i]
+    if second is None:
+        # the second member among the other size − 1 members: uniform over ordered pairs i ≠ j
+        pos = rng.integers(0, first.size - 1, n_pairs)
+        j = first[pos + (pos >= pos_i)]
+    else:
+        j = second[rng.integers(0, second.size, n_pairs)]
+    return np.stack([i, j], 1).astype(np.int64)
+
+
+def class_pair_cosines(
+    embeddings: ArrayLike, labels: ArrayLike, n_pairs: int = 5000, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Mean and spread of the cosine similarity for every pair of classes.
+
+    :func:`embedding_separation` pools all same-class pairs, so its "within" mean is dominated
+    by the most frequent class (in the WBC images, background). This table keeps the classes
+    apart: entry (c, c′) is the mean cosine similarity of a node of class c and a node of
+    class c′ (two distinct nodes when c = c′).
+
+    Parameters
+    ----------
+    embeddings : (K, d) array/tensor
+    labels : (K,) integer array/tensor, the class of every node
+    n_pairs : int, default 5000
+        Pairs drawn (seeded, with replacement, uniformly) for every unordered class pair.
+    seed : int, default 0
+
+    Returns
+    -------
+    dict with ``classes`` ((C,) the classes present, ascending), ``mean`` and ``std`` ((C, C)
+    symmetric float64 arrays of the cosine similarity; NaN on the diagonal for a class with a
+    single node) and ``n_pairs``.
+    """
+    emb, lab = _check(embeddings, labels)
+    if n_pairs < 1:
+        raise ValueError(f"n_pairs must be ≥ 1, got {n_pairs}")
+    if emb.shape[0] == 0:
+        raise ValueError("no nodes: the class-pair table needs at least one")
+    rng = np.random.default_rng(seed)
+    classes = np.unique(lab)
+    members = [np.flatnonzero(lab == c) for c in classes]
+    c = classes.size
+    mean = np.full((c, c), np.nan)
+    std = np.full((c, c), np.nan)
+    for a in range(c):
+        for b in range(a, c):
+            if a == b and members[a].size < 2:
+                continue
+            pairs = _distinct_pairs(members[a], None if a == b else members[b], n_pairs, rng)
+            cos = pair_cosines(emb, pairs)
+            mean[a, b] = mean[b, a] = cos.mean()
+            std[a, b] = std[b, a] = cos.std()
+    return {"classes": classes, "mean": mean, "std": std, "n_pairs": n_pairs}
+
+
+def metric_target_fit(
+    embeddings: ArrayLike, scores: ArrayLike, n_pairs: int = 20000, seed: int = 0
+) -> dict[str, float]:
+    """How well ``a·cos(H_i, H_j) + b`` reproduces the metric loss's target ``(𝒴_i + 𝒴_j)/2``.
+
+    The superpixel metric loss (Eqs 2.5–2.7) is the mean squared error between
+    ``SIM_ij = a·cos(H_i, H_j) + b`` and ``Metric_ij = (𝒴_i + 𝒴_j)/2``. This measures, on
+    uniformly drawn ordered pairs of distinct nodes, how far the embeddings satisfy it: the
+    least-squares ``a`` and ``b``, the loss they leave, and the share of the target's variance
+    they explain.
+
+    Parameters
+    ----------
+    embeddings : (K, d) array/tensor, K ≥ 2
+    scores : (K,) float array/tensor, the metric score 𝒴 of every node (Eq 2.1)
+    n_pairs : int, default 20000
+    seed : int, default 0
+
+    Returns
+    -------
+    dict of floats: ``r`` (Pearson correlation of cosine and target; NaN when either is
+    constant), ``a`` and ``b`` (least-squares fit), ``mse`` (mean squared error of the fit: the
+    metric loss with the best a and b), ``target_var`` (the loss of the best constant, a = 0),
+    ``r2 = 1 − mse/target_var`` (= r²) and ``n_pairs``.
+    """
+    emb, sc = _check(embeddings, scores)
+    sc = sc.astype(np.float64)
+    if not np.isfinite(sc).all():
+        raise ValueError("scores contain NaN or inf")
+    k = emb.shape[0]
+    if k < 2:
+        raise ValueError(f"need at least two nodes, got {k}")
+    if n_pairs < 2:
+        raise ValueError(f"n_pairs must be ≥ 2, got {n_pairs}")
+    rng = np.random.default_rng(seed)
+    pairs = _distinct_pairs(np.arange(k), None, n_pairs, rng)
+    cos = pair_cosines(emb, pairs)
+    target = (sc[pairs[:, 0]] + sc[pairs[:, 1]]) / 2
+    cos_c = cos - cos.mean()
+    t_c = target - target.mean()
+    var_cos = float((cos_c * cos_c).mean())
+    target_var = float((t_c * t_c).mean())
+    cov = float((cos_c * t_c).mean())
+    a = cov / var_cos if var_cos > 0 else 0.0
+    b = float(target.mean() - a * cos.mean())
+    mse = float(((a * cos + b - target) ** 2).mean())
+    r = cov / np.sqrt(var_cos * target_var) if var_cos > 0 and target_var > 0 else float("nan")
+    r2 = 1.0 - mse / target_var if target_var > 0 else float("nan")
+    return {
+        "r": float(r),
+        "a": float(a),
+        "b": b,
+        "mse": mse,
+        "target_var": target_var,
+        "r2": float(r2),
+        "n_pairs": int(n_pairs),
     }
 
 

@@ -331,7 +331,8 @@ def node_embeddings(
     data: SegmentationDataset,
     indices: Sequence[int],
     batch_size: int = 16,
-) -> tuple[np.ndarray, np.ndarray]:
+    return_scores: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """GNN embeddings H of the superpixels of some images, with their majority labels.
 
     Parameters
@@ -340,12 +341,15 @@ def node_embeddings(
     data : the data set the indices refer to
     indices : which images (typically the test split)
     batch_size : images per forward pass
+    return_scores : also return each superpixel's metric score 𝒴 (Eq 2.1, scaled to [0, 1]:
+        :func:`medgraph.graphs.node_metric_score`), the target the metric loss was trained on
 
     Returns
     -------
     embeddings : (K, d) float32 array, the output of the last graph layer for every superpixel
         that covers at least one real (non-padding) pixel
     labels : (K,) int64 array, each superpixel's majority class over its real pixels (Eq 4.2)
+    scores : (K,) float32 array, only with ``return_scores``
     """
     if run.model_name not in GRAPH_MODELS:
         raise ValueError(f"{run.model_name!r} has no node embeddings (not a graph model)")
@@ -357,7 +361,7 @@ def node_embeddings(
     )
     model = run.model.eval()
     device = next(model.parameters()).device
-    embs, labels = [], []
+    embs, labels, scores = [], [], []
     with torch.no_grad():
         for start in range(0, len(idx), batch_size):
             chunk = np.arange(start, min(start + batch_size, len(idx)))
@@ -367,4 +371,7 @@ def node_embeddings(
             keep = graph.valid if hasattr(graph, "valid") else graph.y >= 0
             embs.append(h[keep].cpu().numpy().astype(np.float32))
             labels.append(graph.y[keep].cpu().numpy().astype(np.int64))
+            scores.append(graph.score[keep].cpu().numpy().astype(np.float32))
+    if return_scores:
+        return np.concatenate(embs), np.concatenate(labels), np.concatenate(scores)
     return np.concatenate(embs), np.concatenate(labels)
