@@ -274,7 +274,9 @@ separation
 # %%
 names = list(LABEL_NAMES)
 pair_rows, fit_rows = [], []
-fig, axes = plt.subplots(1, len(lambdas), figsize=(4.6 * len(lambdas), 3.8), squeeze=False)
+fig, axes = plt.subplots(
+    1, len(lambdas), figsize=(5.2 * len(lambdas), 4.0), squeeze=False, layout="constrained"
+)
 for ax, (lam, (emb, labels, node_scores)) in zip(axes[0], embeddings.items(), strict=True):
     table = class_pair_cosines(emb, labels, n_pairs=n_pairs, seed=seed)
     present = [names[c] for c in table["classes"]]
