@@ -1,6 +1,8 @@
 """Atomic writes and the contents of results.json."""
 
 import json
+import os
+import stat
 
 import matplotlib
 
@@ -25,6 +27,17 @@ def test_atomic_write_leaves_old_file_on_error(tmp_path):
         atomic_write(dest, broken)
     assert dest.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]  # no temporary left behind
+
+
+def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
+    # mkstemp makes its temporary file owner-only (0o600); the written file must instead get
+    # what an ordinary new file gets under the process's umask
+    old_mask = os.umask(0o027)
+    try:
+        dest = atomic_write_text(tmp_path / "table.csv", "a\n")
+    finally:
+        os.umask(old_mask)
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o640
 
 
 def test_report_writes_tables_figures_and_results(tmp_path):

@@ -54,6 +54,13 @@ _PACKAGES = (
 )
 
 
+def _umask() -> int:
+    """The process's file-creation mask (read by setting and restoring it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Write a file through a temporary sibling and rename it into place.
 
@@ -65,7 +72,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     Returns
     -------
     The destination path. On any error the temporary file is removed and the destination is left
-    as it was.
+    as it was. The file gets the permissions of an ordinary new file (``0o666`` less the umask),
+    not the owner-only ``0o600`` that :func:`tempfile.mkstemp` gives its temporary file, so
+    reports and cache entries stay readable to whoever may read the folder.
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -74,6 +83,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
