@@ -66,6 +66,16 @@ def test_report_writes_tables_figures_and_results(tmp_path):
     assert (tmp_path / "run" / "f.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_table_prints_integer_columns_as_integers(tmp_path):
+    # every column numeric: tabulate sees one float array, so the count needs its own format
+    rep = Report(tmp_path / "run", run_name="demo", profile="quick", seeds=[0])
+    frame = pd.DataFrame({"λ": [0.1, 0.0], "gap": [-0.16414, 0.0059], "superpixels": [26313, 7]})
+    rep.table("sep", frame, "Separation")
+    rows = (tmp_path / "run" / "sep.md").read_text().splitlines()[-2:]
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+    assert cells == [["0.1000", "-0.1641", "26313"], ["0.0000", "0.0059", "7"]]
+
+
 def test_git_revision_is_the_one_at_start(tmp_path, monkeypatch):
     import medgraph.reporting as reporting
 

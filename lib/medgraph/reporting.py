@@ -54,6 +54,13 @@ _PACKAGES = (
 )
 
 
+def _is_integer_column(column: Any) -> bool:
+    """Whether a pandas column holds integers (not booleans)."""
+    import pandas as pd
+
+    return pd.api.types.is_integer_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
 def _umask() -> int:
     """The process's file-creation mask (read by setting and restoring it)."""
     mask = os.umask(0o022)
@@ -326,7 +333,13 @@ class Report:
             f"Run `{self.run_name}`, profile `{self.profile}`, data: {data or 'n/a'}, "
             f"seeds {self.seeds}."
         )
-        body = frame.to_markdown(index=False, floatfmt=f".{float_digits}f")
+        # one format per column: when every column is numeric, tabulate reads the frame as one
+        # float array, so an integer column (a count) would otherwise print as ``26313.0000``
+        floatfmt = [
+            ".0f" if _is_integer_column(frame[col]) else f".{float_digits}f"
+            for col in frame.columns
+        ]
+        body = frame.to_markdown(index=False, floatfmt=floatfmt)
         atomic_write_text(md_path, "\n".join(header) + "\n\n" + body + "\n")
         self._tables.append(
             {"name": name, "csv": csv_path.name, "md": md_path.name, "caption": caption}
