@@ -31,8 +31,8 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ import torch  # noqa: E402
 
 from medgraph.losses import dice_loss  # noqa: E402
 from medgraph.models import build_baseline, count_parameters  # noqa: E402
+from medgraph.profiling import time_call  # noqa: E402
 
 N_CLASSES = 3
 
@@ -82,18 +83,12 @@ def train_steps(model_name: str, threads: int, side: int, batch: int, steps: int
         loss.backward()
         opt.step()
 
-    for _ in range(2):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
+    return statistics.fmean(time_call(step, repeats=steps, warmup=2))
 
 
 def _worker(args: tuple[str, int, int, int, Any, Any]) -> None:
     """One single-thread process of measurement (2): wait for the others, then time."""
     model_name, side, batch, steps, barrier, results = args
-    torch.set_num_threads(1)
     barrier.wait()
     results.put(train_steps(model_name, 1, side, batch, steps))
 
