@@ -71,7 +71,8 @@ classification_epochs = 100
 # whole image with the segmentation as three more channels
 classification_region = "cell"
 # trained runs are kept in, and reused from, this folder ("auto": .cache/runs; None: off), so the
-# study can be trained in pieces first (`python -m medgraph.pieces --run RUN --models unet`)
+# study can be trained in pieces first (`python -m medgraph.pieces --run RUN --models unet`); with
+# a cache set, the runs committed to trained/ are read too
 result_cache = None
 device = "auto"
 profile = "interactive"
@@ -105,8 +106,7 @@ from medgraph.experiments import (
     run_provenance,
     segmentation_study,
 )
-from medgraph.result_cache import resolve_result_cache
-from medgraph.segmentation import predict
+from medgraph.result_cache import predict_dataset, resolve_result_cache
 from medgraph.superpixels import snic
 from medgraph.training import select_device
 from medgraph.viz import draw_superpixel_graph, label_to_grey
@@ -348,7 +348,7 @@ if run_ablations:
 if run_classification:
     segmentations = {"image only": None, "ground truth": list(ds.masks)}
     for name in models:
-        segmentations[name] = predict(runs[(name, seeds[0])], ds.images)
+        segmentations[name] = predict_dataset(runs[(name, seeds[0])], ds)
     cls_config = ClassifierConfig(epochs=classification_epochs, region=classification_region)
     cls = run_cell_type_experiment(ds, segmentations, cls_config, seed=seeds[0], device=device)
     cls_table = cls[
@@ -425,8 +425,9 @@ for _, row in table.iterrows():
 # With `result_cache` set, a run already trained with the same data, split, settings and code is
 # loaded instead of trained again (`medgraph.result_cache`), so the study can be assembled from
 # pieces trained in separate sessions or on another machine. This table says, for every run, on
-# which device and at which revision it was trained, and whether it came from the cache; the
-# `seconds_per_epoch` of the tables above were measured there.
+# which device and at which revision it was trained, and whether it came from the cache (a file
+# name) or from the committed store (`trained/<file>`: a baseline's weights are not kept there,
+# only its predictions); the `seconds_per_epoch` of the tables above were measured there.
 
 # %%
 provenance = run_provenance(trained)

@@ -124,3 +124,31 @@ def test_cli_shards_are_disjoint_and_cover_every_run(workbook, capsys):
     assert len(everything) == 10
     assert set.union(*listed) == everything and sum(map(len, listed)) == 10
     assert main([*argv, "--shard", "4/3"]) == 2
+
+
+def test_export_writes_the_committed_store_the_notebook_reads(workbook, capsys, monkeypatch):
+    argv = ["--config", str(workbook / "papermill_runs.yaml"), "--profile", "quick"]
+    argv += ["--run", "02_tiny", "--device", "cpu", "--groups", "comparison"]
+    cache, store = str(workbook / "runs"), workbook / "trained"
+    assert main([*argv, "--cache", cache, "--models", "unet"]) == 0
+    capsys.readouterr()
+    # the first seed feeds the cell-type classifier when the run classifies
+    export = [*argv, "--cache", cache, "--set", "run_classification=true", "--export", str(store)]
+    assert main(export) == 0
+    out = capsys.readouterr().out.splitlines()[1:]
+    assert "smgnn" in out[0] and "not cached, skipped" in out[0]
+    assert "unet" in out[2] and "seed 0" in out[2] and "with predictions of every image" in out[2]
+    assert "seed 1" in out[3] and "exported" in out[3] and "every image" not in out[3]
+    assert out[-1] == f"2 entries written to {store}"
+    assert sorted(p.name[:11] for p in store.glob("*.pt")) == ["unet-seed0-", "unet-seed1-"]
+    assert main(export) == 0
+    assert "0 entries written" in capsys.readouterr().out
+    # a machine with an empty cache finds them in the store and trains nothing
+    monkeypatch.setenv("MEDGRAPH_RESULT_STORE", str(store))
+    fresh = [*argv, "--cache", str(workbook / "empty")]
+    assert main([*fresh, "--dry-run"]) == 0
+    status = [line.split()[-2] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert status == ["train", "train", "stored", "stored"]
+    assert main([*fresh, "--models", "unet", "--seeds", "0"]) == 0
+    assert "cached" in capsys.readouterr().out.splitlines()[1]
+    assert not (workbook / "empty").exists()

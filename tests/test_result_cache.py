@@ -165,3 +165,93 @@ def test_resolve_result_cache(tmp_path, monkeypatch):
     assert rc.resolve_result_cache(str(tmp_path / "x")) == tmp_path / "x"
     monkeypatch.delenv(rc.ENV_RESULT_CACHE)
     assert rc.resolve_result_cache("auto").parts[-2:] == (".cache", "runs")
+
+
+def test_pack_labels_round_trip_and_range():
+    label = np.array([[0, 1, 2], [2, 2, 0]])
+    packed = rc._pack_labels(label)
+    assert packed["shape"] == [2, 3] and packed["zlib"].dtype == torch.uint8
+    back = rc._unpack_labels(packed)
+    assert back.dtype == np.int64
+    np.testing.assert_array_equal(back, label)
+    # a full entry's plain uint8 tensor is read as is
+    np.testing.assert_array_equal(
+        rc._unpack_labels(torch.tensor([[1, 0]], dtype=torch.uint8)), [[1, 0]]
+    )
+    with pytest.raises(ValueError, match="0 … 255"):
+        rc._pack_labels(np.array([[0, 256]]))
+
+
+def test_slim_store_entries_serve_the_notebook_without_training(data, tmp_path, monkeypatch):
+    ds, splits = data
+    cache, store = tmp_path / "cache", tmp_path / "trained"
+    first = {
+        m: rc.cached_train_segmentation(m, ds, splits, CONFIG, "cpu", 0, cache)
+        for m in ("smgnn", "unet")
+    }
+    full = {p.name.split("-seed")[0]: p for p in cache.glob("*.pt")}
+    rc.slim_entry(full["smgnn"], store / full["smgnn"].name)
+    rc.slim_entry(full["unet"], store / full["unet"].name, ds)
+    with pytest.raises(ValueError, match="already a slim entry"):
+        rc.slim_entry(store / full["unet"].name, tmp_path / "again.pt")
+    # the baseline's weights are dropped: the store entry is a fraction of the cache entry
+    assert (store / full["unet"].name).stat().st_size < full["unet"].stat().st_size / 2
+
+    monkeypatch.setenv(rc.ENV_RESULT_STORE, str(store))
+    assert rc.result_stores() == [store]
+    _forbid_training(monkeypatch)
+    empty_cache = tmp_path / "elsewhere"
+    again = {
+        m: rc.cached_train_segmentation(m, ds, splits, CONFIG, "cpu", 0, empty_cache)
+        for m in ("smgnn", "unet")
+    }
+    assert not empty_cache.exists()  # loading from the store writes nothing to the cache
+    for m in ("smgnn", "unet"):
+        assert again[m].provenance["from_cache"] == f"trained/{full[m].name}"
+        assert dataclasses.asdict(again[m].history) == dataclasses.asdict(first[m].history)
+        assert again[m].n_parameters == first[m].n_parameters
+        for a, b in zip(again[m].test_predictions, first[m].test_predictions, strict=True):
+            assert a.dtype == np.int64
+            np.testing.assert_array_equal(a, b)
+    # the graph model keeps its weights and predicts as before
+    for a, b in zip(
+        predict(again["smgnn"], ds.images), predict(first["smgnn"], ds.images), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    # the baseline serves its stored predictions of every image, and refuses to run
+    assert isinstance(again["unet"].model, rc.WeightsNotKept)
+    for a, b in zip(
+        rc.predict_dataset(again["unet"], ds), predict(first["unet"], ds.images), strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(RuntimeError, match="were not kept"):
+        predict(again["unet"], ds.images[:1])
+    # predictions of another data set are refused, even where the image ids coincide
+    other = make_wbc_phantoms(2, seed=9, style="wbc1", size=40)
+    assert set(other.ids) <= set(ds.ids)
+    with pytest.raises(ValueError, match="of another data set"):
+        rc.predict_dataset(again["unet"], other)
+    # an entry slimmed without them says so
+    rc.slim_entry(full["unet"], tmp_path / "bare" / full["unet"].name)
+    key = rc.run_key("unet", ds, splits, CONFIG, 0)
+    bare = rc.load_run(tmp_path / "bare" / full["unet"].name, key, "cpu")
+    with pytest.raises(ValueError, match="without predictions of 8 images"):
+        rc.predict_dataset(bare, ds)
+
+
+def test_a_bad_store_entry_warns_and_falls_back_to_training(data, tmp_path, monkeypatch):
+    ds, splits = data
+    store = tmp_path / "trained"
+    store.mkdir()
+    key = rc.run_key("smgnn", ds, splits, CONFIG, 2)
+    rc.entry_path(store, "smgnn", 2, key).write_bytes(b"truncated")
+    monkeypatch.setenv(rc.ENV_RESULT_STORE, str(store))
+    with pytest.warns(UserWarning, match="result store entry"):
+        run = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 2, tmp_path / "c")
+    assert "from_cache" not in run.provenance
+    # the store is read-only: training wrote to the cache, never over the store's file
+    assert rc.entry_path(store, "smgnn", 2, key).read_bytes() == b"truncated"
+    monkeypatch.setenv(rc.ENV_RESULT_STORE, "")
+    assert rc.result_stores() == []
+    monkeypatch.delenv(rc.ENV_RESULT_STORE)
+    assert rc.result_stores()[0].name == "trained"

@@ -13,7 +13,13 @@ The parameters are resolved as the runner resolves them: the notebook's own defa
 ``parameters`` cell), then the profile's, the run's and the run's profile-specific parameters of
 ``papermill_runs.yaml``, then ``--set`` overrides; :func:`medgraph.experiments.segmentation_study`
 turns them into the runs the notebook trains. ``--dry-run`` lists the selected pieces and whether
-each is already in the cache.
+each is already in the cache or in a committed store (``trained/``).
+
+``--export DIR`` trains nothing: it writes the store form (:func:`medgraph.result_cache.slim_entry`)
+of every selected piece that the cache holds into ``DIR``, the committed store, so that runs
+trained on a machine whose cache does not survive are kept with the workbook. The runs whose
+segmentations feed the cell-type classifier (the comparison's first seed, when the run classifies)
+keep their predictions on every image.
 """
 
 from __future__ import annotations
@@ -152,6 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "N processes can share the pieces (e.g. on one GPU that a small model leaves idle)",
     )
     parser.add_argument("--dry-run", action="store_true", help="list the pieces, train nothing")
+    parser.add_argument(
+        "--export",
+        default=None,
+        metavar="DIR",
+        help="train nothing; write the store form of every selected cached piece into DIR "
+        "(the committed store: trained/)",
+    )
     parser.add_argument("--progress", action="store_true", help="tqdm bars while training")
     parser.add_argument(
         "--budget-s",
@@ -183,7 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from medgraph.data import DataUnavailableError
     from medgraph.experiments import compare_segmentation_models, load_study_data
-    from medgraph.result_cache import entry_path, resolve_result_cache, run_key
+    from medgraph.result_cache import (
+        entry_path,
+        resolve_result_cache,
+        result_stores,
+        run_key,
+    )
     from medgraph.segmentation import SegmentationConfig, summarize_segmentation
 
     cache = resolve_result_cache(args.cache or params.get("result_cache") or "auto")
@@ -218,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (f", shard {args.shard}: {len(todo)}" if args.shard else "")
         + f"; {data.name} ({data.source}); cache {cache}"
     )
+    if args.export is not None:
+        return _export(todo, Path(args.export), data, params)
+    stores = result_stores()
     began, longest, done = time.perf_counter(), 0.0, 0
     for path, (name, label, seed, model, overrides, cfg) in todo:
         elapsed = time.perf_counter() - began
@@ -230,7 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             break
         where = f"{name:10s} {label:28s} seed {seed}"
         if args.dry_run:
-            print(f"{where}  {'cached' if path.exists() else 'to train'}  {path.name}")
+            if path.exists():
+                state = "cached"
+            elif any((store / path.name).exists() for store in stores):
+                state = "stored"
+            else:
+                state = "to train"
+            print(f"{where}  {state:8s}  {path.name}")
             continue
         start = time.perf_counter()
         runs, scores = compare_segmentation_models(
@@ -247,6 +274,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"test Dice 3cls {summary.loc['dice', 'all_classes']:.4f}  {path.name}",
             flush=True,
         )
+    return 0
+
+
+def _export(todo: Sequence[Any], store: Path, data: Any, params: Mapping[str, Any]) -> int:
+    """Write the store form of the cached pieces of ``todo`` into ``store``; see the module notes."""
+    from medgraph.result_cache import slim_entry
+
+    classify = params.get("run_classification")
+    if classify is None:
+        classify = params.get("dataset") == "wbc2"
+    first_seed = int(list(params.get("seeds") or [0])[0])
+    store.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for path, (name, label, seed, *_rest) in todo:
+        where = f"{name:10s} {label:28s} seed {seed}"
+        target = store / path.name
+        if target.exists():
+            print(f"{where}  already in {store}")
+            continue
+        if not path.exists():
+            print(f"{where}  not cached, skipped")
+            continue
+        keep_all = bool(classify) and name == "comparison" and int(seed) == first_seed
+        slim_entry(path, target, data if keep_all else None)
+        written += 1
+        size = target.stat().st_size / 1e6
+        extra = ", with predictions of every image" if keep_all else ""
+        print(f"{where}  exported {size:.2f} MB{extra}  {target}", flush=True)
+    print(f"{written} entries written to {store}")
     return 0
 
 

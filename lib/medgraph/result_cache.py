@@ -25,6 +25,16 @@ notebooks print them beside the results, so a report says where every number was
 Entries are written atomically (temporary file, then rename). An unreadable or mismatched entry is
 reported with a warning and the run is trained again; a run that fails (for instance a non-finite
 loss) writes nothing.
+
+**The committed store.** The cache folder is git-ignored and does not outlive the machine it was
+filled on, while the ``paper`` profile needs days of CPU time. Finished runs are therefore also
+kept in *stores*: folders committed with the workbook (``trained/``; :func:`result_stores`), read
+after the cache and never written by training. :func:`slim_entry` writes a store entry: the same
+format and key, but the weights of the pixel baselines (2–3 million parameters each) are dropped,
+and label maps are zlib-compressed. What the notebooks need of a baseline is kept: its test
+predictions, its history and, for the runs whose segmentations feed the cell-type classifier, its
+predictions on every image of the data set (:func:`predict_dataset` serves them). Graph models keep
+their weights (7,000 parameters), which notebook 03 and the embedding figures need.
 """
 
 from __future__ import annotations
@@ -36,22 +46,26 @@ import json
 import os
 import re
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from medgraph.data import SegmentationDataset
 from medgraph.losses import SuperpixelMetricLoss
 from medgraph.reporting import atomic_write, git_revision, repo_root
 from medgraph.segmentation import (
+    GRAPH_MODELS,
     Preprocessing,
     SegmentationConfig,
     SegmentationRun,
     _check_splits,
     build_segmentation_model,
+    predict,
     train_segmentation,
 )
 from medgraph.training import History, select_device
@@ -60,7 +74,10 @@ __all__ = [
     "FORMAT",
     "CODE_FILES",
     "ENV_RESULT_CACHE",
+    "ENV_RESULT_STORE",
+    "WeightsNotKept",
     "default_result_cache",
+    "result_stores",
     "resolve_result_cache",
     "code_fingerprint",
     "data_fingerprint",
@@ -68,6 +85,8 @@ __all__ = [
     "entry_path",
     "save_run",
     "load_run",
+    "slim_entry",
+    "predict_dataset",
     "cached_train_segmentation",
 ]
 
@@ -88,6 +107,10 @@ CODE_FILES = (
 
 #: environment variable naming the cache folder (see :func:`default_result_cache`)
 ENV_RESULT_CACHE = "MEDGRAPH_RESULT_CACHE"
+
+#: environment variable naming the committed stores, separated by ``os.pathsep``
+#: (see :func:`result_stores`)
+ENV_RESULT_STORE = "MEDGRAPH_RESULT_STORE"
 
 #: config fields that do not change what is trained
 _NOT_IN_KEY = ("progress", "cache_dir", "checkpoint")
@@ -111,6 +134,15 @@ def resolve_result_cache(value: str | os.PathLike[str] | None) -> Path | None:
     if isinstance(value, str) and value.strip().lower() == "auto":
         return default_result_cache()
     return Path(value).expanduser()
+
+
+def result_stores() -> list[Path]:
+    """The read-only stores searched after the cache: ``MEDGRAPH_RESULT_STORE`` (folders separated
+    by ``os.pathsep``; empty: none), else ``<workbook root>/trained``."""
+    env = os.environ.get(ENV_RESULT_STORE)
+    if env is not None:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
+    return [repo_root() / "trained"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -224,6 +256,132 @@ def save_run(run: SegmentationRun, key: str, path: str | os.PathLike[str]) -> Pa
     return atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
 
 
+def _pack_labels(label: np.ndarray) -> dict[str, Any]:
+    """A class map (H, W) with values in 0 … 255 as ``{"shape", "zlib"}`` (compressed uint8)."""
+    arr = np.asarray(label)
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise ValueError("label maps to pack must hold values in 0 … 255")
+    raw = np.ascontiguousarray(arr, dtype=np.uint8).tobytes()
+    packed = np.frombuffer(zlib.compress(raw, 9), dtype=np.uint8).copy()
+    return {"shape": [int(v) for v in arr.shape], "zlib": torch.from_numpy(packed)}
+
+
+def _unpack_labels(item: Any) -> np.ndarray:
+    """Inverse of :func:`_pack_labels`; a plain tensor (a full entry's map) is converted as is."""
+    if isinstance(item, dict):
+        raw = zlib.decompress(item["zlib"].numpy().tobytes())
+        return np.frombuffer(raw, dtype=np.uint8).reshape(item["shape"]).astype(np.int64)
+    return item.numpy().astype(np.int64)
+
+
+class WeightsNotKept(nn.Module):
+    """The model of a run loaded from a slim store entry, whose weights were not committed.
+
+    It has no parameters and cannot run; it holds the entry's stored predictions on whole data
+    set (``predictions``: image id → (H, W) int64 class map), which :func:`predict_dataset`
+    returns in place of a forward pass.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        entry: str,
+        predictions: dict[str, np.ndarray],
+        data_fingerprint: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.model_name = model_name
+        self.entry = entry
+        self.predictions = predictions
+        #: :func:`data_fingerprint` of the data set the predictions are of
+        self.data_fingerprint = data_fingerprint
+        # an empty parameter, so that code asking for the model's device gets one; the forward
+        # pass then says what is missing
+        self.device_anchor = nn.Parameter(torch.empty(0), requires_grad=False)
+
+    def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        raise RuntimeError(
+            f"the weights of this {self.model_name} run were not kept (slim store entry "
+            f"{self.entry}): it has its test predictions and "
+            f"{len(self.predictions)} stored predictions (medgraph.result_cache.predict_dataset); "
+            "train it again (python -m medgraph.pieces) to predict other images"
+        )
+
+
+def slim_entry(
+    source: str | os.PathLike[str],
+    destination: str | os.PathLike[str],
+    data: SegmentationDataset | None = None,
+) -> Path:
+    """Write the store form of a cache entry (see the module notes) atomically.
+
+    Parameters
+    ----------
+    source : a full entry written by :func:`save_run`
+    destination : the store entry (usually ``<store>/<the same file name>``)
+    data : SegmentationDataset, optional
+        For a pixel baseline, also keep its predictions on every image of ``data`` (predicted here
+        from the full entry, on the CPU), for :func:`predict_dataset`.
+
+    Returns
+    -------
+    Path
+        ``destination``.
+    """
+    payload = torch.load(Path(source), map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{source} is not a result-cache entry of format {FORMAT}")
+    if payload.get("model_state") is None:
+        raise ValueError(f"{source} is already a slim entry")
+    if payload["model_name"] not in GRAPH_MODELS:
+        if data is not None:
+            run = load_run(source, payload["key"], "cpu")
+            labels = predict(run, data.images)
+            payload["all_predictions"] = {
+                "data": data_fingerprint(data),
+                "ids": list(data.ids),
+                "labels": [_pack_labels(p) for p in labels],
+            }
+        payload["model_state"] = None
+    payload["test_predictions"] = [
+        _pack_labels(_unpack_labels(p)) for p in payload["test_predictions"]
+    ]
+    payload["slim"] = True
+    return atomic_write(Path(destination), lambda tmp: torch.save(payload, tmp))
+
+
+def predict_dataset(run: SegmentationRun, data: SegmentationDataset) -> list[np.ndarray]:
+    """A run's class maps of every image of ``data``: predicted, or the stored ones of a slim entry.
+
+    Returns
+    -------
+    list of (H_n, W_n) int64 arrays, in the order of ``data``
+
+    Raises
+    ------
+    ValueError
+        When the run's weights were not kept and its entry stores no predictions of ``data`` (of
+        another data set, or not of every image).
+    """
+    model = run.model
+    if isinstance(model, WeightsNotKept):
+        if model.predictions and model.data_fingerprint != data_fingerprint(data):
+            raise ValueError(
+                f"{run.model_name} seed {run.seed} comes from a slim store entry ({model.entry}) "
+                f"whose stored predictions are of another data set than {data.name}; train it "
+                "again with python -m medgraph.pieces"
+            )
+        missing = [i for i in data.ids if i not in model.predictions]
+        if missing:
+            raise ValueError(
+                f"{run.model_name} seed {run.seed} comes from a slim store entry ({model.entry}) "
+                f"without predictions of {len(missing)} images of {data.name} (e.g. "
+                f"{missing[0]!r}); train it again with python -m medgraph.pieces"
+            )
+        return [model.predictions[i] for i in data.ids]
+    return predict(run, data.images)
+
+
 def load_run(
     path: str | os.PathLike[str], key: str, device: torch.device | str = "auto"
 ) -> SegmentationRun:
@@ -243,8 +401,21 @@ def load_run(
         raise ValueError(f"{path} holds key {str(payload.get('key'))[:12]}…, not {key[:12]}…")
     dev = select_device(device)
     cfg = SegmentationConfig.from_any(payload["config"])
-    model = build_segmentation_model(payload["model_name"], cfg)
-    model.load_state_dict(payload["model_state"])
+    model: nn.Module
+    if payload["model_state"] is None:
+        stored = payload.get("all_predictions") or {"ids": [], "labels": []}
+        model = WeightsNotKept(
+            payload["model_name"],
+            Path(path).name,
+            {
+                str(i): _unpack_labels(p)
+                for i, p in zip(stored["ids"], stored["labels"], strict=True)
+            },
+            stored.get("data"),
+        )
+    else:
+        model = build_segmentation_model(payload["model_name"], cfg)
+        model.load_state_dict(payload["model_state"])
     model.to(dev).eval()
     metric = None
     if payload["metric_state"] is not None:
@@ -266,7 +437,7 @@ def load_run(
         train_idx=payload["train_idx"].numpy(),
         val_idx=payload["val_idx"].numpy(),
         test_idx=payload["test_idx"].numpy(),
-        test_predictions=[p.numpy().astype(np.int64) for p in payload["test_predictions"]],
+        test_predictions=[_unpack_labels(p) for p in payload["test_predictions"]],
         test_ids=list(payload["test_ids"]),
         seconds=float(payload["seconds"]),
         config=cfg,
@@ -317,6 +488,20 @@ def cached_train_segmentation(
                 f"training {model_name} seed {seed} again",
                 stacklevel=2,
             )
+    for store in result_stores():
+        stored = entry_path(store, model_name, seed, key)
+        if not stored.exists():
+            continue
+        try:
+            run = load_run(stored, key, device)
+        except Exception as exc:  # never fatal: the cache or training still gives the run
+            warnings.warn(
+                f"result store entry {stored} could not be used ({type(exc).__name__}: {exc})",
+                stacklevel=2,
+            )
+            continue
+        run.provenance["from_cache"] = f"{store.name}/{stored.name}"
+        return run
     # the revision whose code the key was taken from: HEAD when training starts (a long run may
     # finish after later commits, which its weights do not reflect)
     revision = git_revision()
