@@ -346,7 +346,6 @@ def slim_entry(
     payload["test_predictions"] = [
         _pack_labels(_unpack_labels(p)) for p in payload["test_predictions"]
     ]
-    payload["slim"] = True
     return atomic_write(Path(destination), lambda tmp: torch.save(payload, tmp))
 
 
@@ -479,28 +478,25 @@ def cached_train_segmentation(
     cfg = SegmentationConfig.from_any(config)
     key = run_key(model_name, data, splits, cfg, seed)
     path = entry_path(cache_dir, model_name, seed, key)
-    if path.exists():
-        try:
-            return load_run(path, key, device)
-        except Exception as exc:  # a corrupt or foreign file: say so, retrain, overwrite
-            warnings.warn(
-                f"result cache entry {path} could not be used ({type(exc).__name__}: {exc}); "
-                f"training {model_name} seed {seed} again",
-                stacklevel=2,
-            )
-    for store in result_stores():
-        stored = entry_path(store, model_name, seed, key)
+    # the cache first (a bad entry there is trained again and overwritten), then the read-only
+    # committed stores (a bad entry there is passed over)
+    for folder, stored in [(None, path)] + [
+        (store, entry_path(store, model_name, seed, key)) for store in result_stores()
+    ]:
         if not stored.exists():
             continue
         try:
             run = load_run(stored, key, device)
-        except Exception as exc:  # never fatal: the cache or training still gives the run
+        except Exception as exc:  # a corrupt or foreign file: say so, never fatal
+            what = "result cache entry" if folder is None else "result store entry"
             warnings.warn(
-                f"result store entry {stored} could not be used ({type(exc).__name__}: {exc})",
+                f"{what} {stored} could not be used ({type(exc).__name__}: {exc})"
+                + (f"; training {model_name} seed {seed} again" if folder is None else ""),
                 stacklevel=2,
             )
             continue
-        run.provenance["from_cache"] = f"{store.name}/{stored.name}"
+        if folder is not None:
+            run.provenance["from_cache"] = f"{folder.name}/{stored.name}"
         return run
     # the revision whose code the key was taken from: HEAD when training starts (a long run may
     # finish after later commits, which its weights do not reflect)
