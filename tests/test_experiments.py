@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from medgraph.data import make_wbc_phantoms
-from medgraph.experiments import aggregate_over_seeds, compare_segmentation_models, node_embeddings
+from medgraph.experiments import (
+    aggregate_over_seeds,
+    classifies_cell_types,
+    compare_segmentation_models,
+    node_embeddings,
+)
 from medgraph.training import split_indices
 
 
@@ -120,3 +125,11 @@ def test_segmentation_study_plan():
     assert len(scale) == 8
     assert scale["pure GNN + metric, S = 256"] == ("pure_gnn", {"scale": 256.0, "lam": 0.1})
     assert scale["SMGNN, S = 4"] == ("smgnn", {"scale": 4.0, "lam": 0.0})
+
+
+def test_classifies_cell_types_default_follows_the_labels():
+    # None: only dataset-2 has cell-type labels; an explicit choice wins either way
+    assert classifies_cell_types(None, "wbc2") is True
+    assert classifies_cell_types(None, "wbc1") is False
+    assert classifies_cell_types(False, "wbc2") is False
+    assert classifies_cell_types(True, "wbc1") is True

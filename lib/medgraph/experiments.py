@@ -36,6 +36,7 @@ from medgraph.training import split_indices
 __all__ = [
     "StudyGroup",
     "segmentation_study",
+    "classifies_cell_types",
     "load_study_data",
     "compare_segmentation_models",
     "aggregate_over_seeds",
@@ -67,6 +68,25 @@ class StudyGroup:
     variants: dict[str, tuple[str, dict[str, Any]]]
     seeds: tuple[int, ...]
     config: SegmentationConfig
+
+
+def classifies_cell_types(run_classification: bool | None, dataset: str) -> bool:
+    """Whether notebook 02 runs its cell-type classification (Algorithm 1 step 3).
+
+    Parameters
+    ----------
+    run_classification : bool or None
+        The notebook's parameter; ``None`` means "when the data set has cell-type labels".
+    dataset : str
+        ``"wbc1"`` or ``"wbc2"``; only dataset-2 has the class labels (its CSV).
+
+    Returns
+    -------
+    bool
+    """
+    if run_classification is None:
+        return dataset == "wbc2"
+    return bool(run_classification)
 
 
 def segmentation_study(params: Mapping[str, Any]) -> dict[str, StudyGroup]:

@@ -279,11 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _export(todo: Sequence[Any], store: Path, data: Any, params: Mapping[str, Any]) -> int:
     """Write the store form of the cached pieces of ``todo`` into ``store``; see the module notes."""
+    from medgraph.experiments import classifies_cell_types
     from medgraph.result_cache import slim_entry
 
-    classify = params.get("run_classification")
-    if classify is None:
-        classify = params.get("dataset") == "wbc2"
+    classify = classifies_cell_types(params.get("run_classification"), str(params.get("dataset")))
     first_seed = int(list(params.get("seeds") or [0])[0])
     store.mkdir(parents=True, exist_ok=True)
     written = 0
