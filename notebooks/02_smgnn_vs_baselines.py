@@ -101,6 +101,7 @@ from medgraph.published import (
 from medgraph.reporting import Report, count_noun, format_mean_std
 from medgraph.experiments import (
     aggregate_over_seeds,
+    classifies_cell_types,
     compare_segmentation_models,
     load_study_data,
     run_provenance,
@@ -111,8 +112,7 @@ from medgraph.superpixels import snic
 from medgraph.training import select_device
 from medgraph.viz import draw_superpixel_graph, label_to_grey
 
-if run_classification is None:
-    run_classification = dataset == "wbc2"
+run_classification = classifies_cell_types(run_classification, dataset)
 # every training run of the notebook, grouped as its tables are (the same plan that
 # `python -m medgraph.pieces` trains piece by piece into the result cache)
 study = segmentation_study(
