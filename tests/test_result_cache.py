@@ -116,7 +116,7 @@ def test_corrupt_entry_warns_and_retrains(data, tmp_path):
     key = rc.run_key("smgnn", ds, splits, CONFIG, 0)
     path = rc.entry_path(tmp_path, "smgnn", 0, key)
     path.write_bytes(b"not a torch file")
-    with pytest.warns(UserWarning, match="could not be used"):
+    with pytest.warns(UserWarning, match="(?s)could not be used.*else training it again"):
         run = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 0, tmp_path)
     assert "from_cache" not in run.provenance
     # overwritten with a good entry

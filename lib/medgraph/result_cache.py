@@ -491,7 +491,12 @@ def cached_train_segmentation(
             what = "result cache entry" if folder is None else "result store entry"
             warnings.warn(
                 f"{what} {stored} could not be used ({type(exc).__name__}: {exc})"
-                + (f"; training {model_name} seed {seed} again" if folder is None else ""),
+                + (
+                    f"; looking for {model_name} seed {seed} in the committed stores, else "
+                    "training it again"
+                    if folder is None
+                    else ""
+                ),
                 stacklevel=2,
             )
             continue
