@@ -271,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         how = "cached " if run.provenance.get("from_cache") else "trained"
         print(
             f"{where}  {how} {time.perf_counter() - start:7.1f} s  "
-            f"test Dice 3cls {summary.loc['dice', 'all_classes']:.4f}  {path.name}",
+            f"test Dice 3cls {summary.loc['dice', 'all_classes']:.4f} "
+            f"cell {summary.loc['dice', 'cell_classes']:.4f}  {path.name}",
             flush=True,
         )
     return 0
