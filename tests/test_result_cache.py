@@ -1,6 +1,7 @@
 """The result cache: a run is trained once, loaded back exactly, and keyed on what it depends on."""
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -255,3 +256,68 @@ def test_a_bad_store_entry_warns_and_falls_back_to_training(data, tmp_path, monk
     assert rc.result_stores() == []
     monkeypatch.delenv(rc.ENV_RESULT_STORE)
     assert rc.result_stores()[0].name == "trained"
+
+
+def test_a_run_killed_part_way_resumes_from_the_cache(data, tmp_path, monkeypatch):
+    ds, splits = data
+    cfg = {**CONFIG, "epochs": 4}
+    whole = rc.cached_train_segmentation("unet", ds, splits, cfg, "cpu", 0, tmp_path / "a")
+
+    import medgraph.segmentation as seg
+
+    real, calls = seg.mean_dice, [0]
+
+    def killed_in_epoch_2(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] > 4:  # validate() scores twice an epoch: epochs 0 and 1 finish
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(seg, "mean_dice", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        rc.cached_train_segmentation("unet", ds, splits, cfg, "cpu", 0, tmp_path / "b")
+    assert not list((tmp_path / "b").glob("*.pt"))  # no entry: the run did not finish
+    (partial,) = (tmp_path / "b" / rc.PARTIAL).glob("*.pt")
+    monkeypatch.setattr(seg, "mean_dice", real)
+    run = rc.cached_train_segmentation("unet", ds, splits, cfg, "cpu", 0, tmp_path / "b")
+    assert run.history.resumed_at == [2] and len(run.history) == 4
+    assert not partial.exists()  # deleted once the entry is saved
+    (entry,) = (tmp_path / "b").glob("*.pt")
+    assert entry.name == next((tmp_path / "a").glob("*.pt")).name
+    assert rc.load_run(entry, rc.run_key("unet", ds, splits, cfg, 0), "cpu").config.resume is None
+    assert run.history.train_loss == whole.history.train_loss
+    for (name, a), (_, b) in zip(
+        run.model.state_dict().items(), whole.model.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    for a, b in zip(run.test_predictions, whole.test_predictions, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_entries_of_an_equivalent_code_version_are_used(data, tmp_path, monkeypatch):
+    ds, splits = data
+    monkeypatch.setattr(rc, "code_fingerprint", lambda: "1" * 64)
+    first = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 0, tmp_path)
+    (entry,) = tmp_path.glob("*.pt")
+    monkeypatch.setattr(rc, "code_fingerprint", lambda: "2" * 64)  # the code changed
+    monkeypatch.setattr(rc, "EQUIVALENT_CODE", {"1" * 64: "shown to train the same runs"})
+    keys = rc.run_keys("smgnn", ds, splits, CONFIG, 0)
+    assert len(keys) == 2 and keys[0] == rc.run_key("smgnn", ds, splits, CONFIG, 0)
+    assert entry.name == rc.entry_path(tmp_path, "smgnn", 0, keys[1]).name
+    with monkeypatch.context() as m:
+        _forbid_training(m)
+        again = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 0, tmp_path)
+    assert again.provenance["from_cache"] == entry.name
+    assert again.provenance["code_fingerprint"] == "1" * 16  # still names the code that trained it
+    assert torch.equal(again.metric_loss.a, first.metric_loss.a)
+    # not listed as equivalent: trained again, under the new key
+    monkeypatch.setattr(rc, "EQUIVALENT_CODE", {})
+    fresh = rc.cached_train_segmentation("smgnn", ds, splits, CONFIG, "cpu", 0, tmp_path)
+    assert "from_cache" not in fresh.provenance and len(list(tmp_path.glob("*.pt"))) == 2
+
+
+def test_equivalent_code_versions_are_documented():
+    for fingerprint, evidence in rc.EQUIVALENT_CODE.items():
+        assert re.fullmatch(r"[0-9a-f]{64}", fingerprint)
+        assert fingerprint != rc.code_fingerprint()
+        assert "training_digest" in evidence

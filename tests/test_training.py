@@ -154,3 +154,100 @@ def test_fit_requires_the_monitored_score():
             2,
             progress=False,
         )
+
+
+class _Killed(Exception):
+    """Stands in for a process killed part-way (a machine session ending)."""
+
+
+def _noisy_fit(resume, epochs=6, kill_at=None, generators=True, patience=None):
+    """A small regression whose batches and loss draw from a numpy and a torch stream.
+
+    Shuffling, the added noise, dropout and the cosine schedule all depend on state that a resume
+    must carry over; ``kill_at`` raises in the validation of that epoch.
+    """
+    seed_everything(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.2), nn.Linear(8, 1))
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    x = torch.linspace(-1, 1, 60).reshape(20, 3)
+    y = x.sum(1, keepdim=True)
+    rng = np.random.default_rng(1)
+    gen = torch.Generator().manual_seed(2)
+    steps = []
+
+    def batches(epoch):
+        order = rng.permutation(20)
+        return [order[i : i + 5] for i in range(0, 20, 5)]
+
+    def train_step(idx):
+        steps.append(1)
+        noise = 0.1 * torch.randn(len(idx), 1, generator=gen)
+        return ((model(x[idx]) - y[idx] - noise) ** 2).mean()
+
+    def validate():
+        if kill_at is not None and len(steps) // 4 > kill_at:
+            raise _Killed
+        return {"dice": -float(((model(x) - y) ** 2).mean())}
+
+    history = fit(
+        model, optimiser, train_step, validate, batches, epochs,
+        steps_per_epoch=4, warmup_epochs=1, patience=patience, resume=resume,
+        generators=(rng, gen) if generators else (), progress=False,
+    )  # fmt: skip
+    return model, history, len(steps)
+
+
+def test_a_killed_fit_resumes_to_the_same_result_bit_for_bit(tmp_path):
+    whole, history, _ = _noisy_fit(None)
+    assert history.resumed_at == []
+    state = tmp_path / "state.pt"
+    with pytest.raises(_Killed):
+        _noisy_fit(state, kill_at=3)  # epochs 0, 1, 2 finished
+    assert state.exists()
+    resumed, again, steps = _noisy_fit(state)
+    assert steps == 3 * 4  # only epochs 3, 4, 5 were trained in the second call
+    assert again.resumed_at == [3] and again.epoch == list(range(6))
+    for (name, a), (_, b) in zip(
+        resumed.state_dict().items(), whole.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert again.train_loss == history.train_loss and again.val == history.val
+    assert again.lr == history.lr and again.best_epoch == history.best_epoch
+    # the state is kept: a third call trains nothing and returns the same best weights
+    third, last, steps = _noisy_fit(state)
+    assert steps == 0 and last.resumed_at == [3, 6]
+    assert all(torch.equal(a, b) for a, b in zip(third.parameters(), whole.parameters(), strict=True))
+
+
+def test_resume_restores_the_random_streams(tmp_path):
+    """Without the shuffling and noise streams restored the resumed run would differ: check it."""
+    whole, history, _ = _noisy_fit(None)
+    state = tmp_path / "state.pt"
+    with pytest.raises(_Killed):
+        _noisy_fit(state, kill_at=2)
+    saved = torch.load(state, weights_only=True)
+    saved["rng"]["generators"][0]["state"]["state"] += 1  # another shuffling stream
+    torch.save(saved, state)
+    _, other, _ = _noisy_fit(state)
+    assert other.train_loss[:2] == history.train_loss[:2]
+    assert other.train_loss[2:] != history.train_loss[2:]
+
+
+def test_resume_of_an_early_stopped_fit_trains_nothing(tmp_path):
+    state = tmp_path / "state.pt"
+    _, history, _ = _noisy_fit(state, epochs=200, patience=1)
+    assert history.stopped_early and len(history) < 200
+    _, again, steps = _noisy_fit(state, epochs=200, patience=1)
+    assert steps == 0 and again.stopped_early and again.epoch == history.epoch
+
+
+def test_resume_state_of_another_run_is_refused_and_a_corrupt_one_ignored(tmp_path):
+    state = tmp_path / "state.pt"
+    with pytest.raises(_Killed):
+        _noisy_fit(state, kill_at=1)
+    with pytest.raises(ValueError, match=r"another training run.*epochs"):
+        _noisy_fit(state, epochs=7)
+    state.write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="could not be read"):
+        _, history, steps = _noisy_fit(state)
+    assert steps == 6 * 4 and history.resumed_at == []

@@ -13,7 +13,11 @@ The parameters are resolved as the runner resolves them: the notebook's own defa
 ``parameters`` cell), then the profile's, the run's and the run's profile-specific parameters of
 ``papermill_runs.yaml``, then ``--set`` overrides; :func:`medgraph.experiments.segmentation_study`
 turns them into the runs the notebook trains. ``--dry-run`` lists the selected pieces and whether
-each is already in the cache or in a committed store (``trained/``).
+each is already in the cache or in a committed store (``trained/``), or was cut off part-way.
+
+A piece killed part-way (a machine session ending) is not lost: the same command, run again with
+the same cache, continues it from its last finished epoch (the resume state in ``<cache>/partial/``,
+:mod:`medgraph.result_cache`), and it ends as it would have in one go.
 
 ``--export DIR`` trains nothing: it writes the store form (:func:`medgraph.result_cache.slim_entry`)
 of every selected piece that the cache holds into ``DIR``, the committed store, so that runs
@@ -197,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from medgraph.data import DataUnavailableError
     from medgraph.experiments import compare_segmentation_models, load_study_data
     from medgraph.result_cache import (
+        PARTIAL,
         entry_path,
         resolve_result_cache,
         result_stores,
-        run_key,
+        run_keys,
     )
     from medgraph.segmentation import SegmentationConfig, summarize_segmentation
 
@@ -220,13 +225,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = args.device or params.get("device") or "auto"
     # one entry per distinct run: e.g. λ = 0.1, the GIN row and "SMGNN + metric, S = 16" of the
     # ablations are the same run, trained once (and never by two shards at the same time)
-    plan: dict[Path, tuple[str, str, int, str, dict[str, Any], Any]] = {}
+    # (the path under the current code's key; the names under every equivalent key)
+    plan: dict[Path, tuple[str, str, int, str, dict[str, Any], Any, list[str]]] = {}
     for name, label, seed in chosen:
         group = study[name]
         model, overrides = group.variants[label]
         cfg = SegmentationConfig.from_any(group.config, progress=args.progress, **overrides)
-        path = entry_path(cache, model, seed, run_key(model, data, splits, cfg, seed))
-        plan.setdefault(path, (name, label, seed, model, overrides, cfg))
+        names = [
+            entry_path(cache, model, seed, key).name
+            for key in run_keys(model, data, splits, cfg, seed)
+        ]
+        plan.setdefault(cache / names[0], (name, label, seed, model, overrides, cfg, names))
     todo = list(plan.items())
     if args.shard is not None:
         todo = shard(todo, args.shard)
@@ -240,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _export(todo, Path(args.export), data, params)
     stores = result_stores()
     began, longest, done = time.perf_counter(), 0.0, 0
-    for path, (name, label, seed, model, overrides, cfg) in todo:
+    for path, (name, label, seed, model, overrides, cfg, names) in todo:
         elapsed = time.perf_counter() - began
         if args.budget_s is not None and done and elapsed + longest > args.budget_s:
             print(
@@ -251,13 +260,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             break
         where = f"{name:10s} {label:28s} seed {seed}"
         if args.dry_run:
-            if path.exists():
-                state = "cached"
-            elif any((store / path.name).exists() for store in stores):
-                state = "stored"
-            else:
-                state = "to train"
-            print(f"{where}  {state:8s}  {path.name}")
+            found = [
+                (state, folder / n)
+                for state, folder in [("cached", cache)] + [("stored", st) for st in stores]
+                for n in names
+                if (folder / n).exists()
+            ]
+            if not found and (cache / PARTIAL / path.name).exists():
+                found = [("resumes", cache / PARTIAL / path.name)]
+            state, shown = found[0] if found else ("to train", path)
+            print(f"{where}  {state:8s}  {shown.name}")
             continue
         start = time.perf_counter()
         runs, scores = compare_segmentation_models(
@@ -287,15 +299,17 @@ def _export(todo: Sequence[Any], store: Path, data: Any, params: Mapping[str, An
     first_seed = int(list(params.get("seeds") or [0])[0])
     store.mkdir(parents=True, exist_ok=True)
     written = 0
-    for path, (name, label, seed, *_rest) in todo:
+    for path, (name, label, seed, *_rest, names) in todo:
         where = f"{name:10s} {label:28s} seed {seed}"
-        target = store / path.name
-        if target.exists():
+        if any((store / n).exists() for n in names):
             print(f"{where}  already in {store}")
             continue
-        if not path.exists():
+        cached = [path.parent / n for n in names if (path.parent / n).exists()]
+        if not cached:
             print(f"{where}  not cached, skipped")
             continue
+        path = cached[0]
+        target = store / path.name
         keep_all = bool(classify) and name == "comparison" and int(seed) == first_seed
         slim_entry(path, target, data if keep_all else None)
         written += 1

@@ -18,6 +18,19 @@ over) and the full notebook then assembles every table from them.
 - the source code that trains and predicts (:data:`CODE_FILES`), so that any change to the
   method, even a comment, invalidates every entry; and the entry format :data:`FORMAT`.
 
+**Changes shown not to change results.** A change to the training code that provably leaves every
+run as it was (a resume state added to the loop, say) would otherwise throw away days of training.
+Such a version may list the fingerprint of the version before it in :data:`EQUIVALENT_CODE`, with
+the evidence: ``tools/training_digest.py`` run with both versions gave the same weights, test
+predictions and history, bit for bit, for every model. An entry trained by a listed version is then
+found under the key computed with that fingerprint (:func:`run_keys`); its provenance still names
+the code that trained it. A change that may alter any result is never listed.
+
+**Interrupted runs.** A run trained through the cache keeps a resume state
+(:func:`medgraph.training.fit`) in ``<cache>/partial/`` while it trains, so a run cut off by the end
+of a machine session continues from its last finished epoch when it is asked for again, with the
+same result as one trained in one go; the state is deleted once the entry is saved.
+
 The device, the host and the package versions are *not* part of the key: a run trained on a GPU
 is reused on a CPU. They are recorded with the entry (:attr:`SegmentationRun.provenance`) and the
 notebooks print them beside the results, so a report says where every number was trained.
@@ -79,9 +92,11 @@ __all__ = [
     "default_result_cache",
     "result_stores",
     "resolve_result_cache",
+    "EQUIVALENT_CODE",
     "code_fingerprint",
     "data_fingerprint",
     "run_key",
+    "run_keys",
     "entry_path",
     "save_run",
     "load_run",
@@ -112,8 +127,26 @@ ENV_RESULT_CACHE = "MEDGRAPH_RESULT_CACHE"
 #: (see :func:`result_stores`)
 ENV_RESULT_STORE = "MEDGRAPH_RESULT_STORE"
 
+#: fingerprints (:func:`code_fingerprint`) of earlier versions of :data:`CODE_FILES` that train
+#: exactly what the current version trains, each with its evidence (module notes): entries they
+#: trained are used as if the current code had trained them. Only ever for changes that cannot
+#: alter a result; never edit an entry to make room for one that can.
+EQUIVALENT_CODE: dict[str, str] = {
+    "0cc743b93454e96637e02e681e580e5557ac9826c7ec1158f5c39a7c16372085": (
+        "ce58732 (2026-11-30 to 2026-12-02; the 36 runs of trained/ until then): the next "
+        "version only added fit's resume state (written after every epoch when asked for, never "
+        "read otherwise), SegmentationConfig.resume, History.resumed_at and the seconds of a "
+        "resumed run. tools/training_digest.py, both versions, 6 epochs, all eight models "
+        "(smgnn, smgnn_gcn, smgnn_gat, pure_gnn, unet, attention_unet, unet++, swin_unet): "
+        "identical digests, and identical again when resumed after epoch 3."
+    ),
+}
+
 #: config fields that do not change what is trained
-_NOT_IN_KEY = ("progress", "cache_dir", "checkpoint")
+_NOT_IN_KEY = ("progress", "cache_dir", "checkpoint", "resume")
+
+#: sub-folder of the cache holding the resume states of runs being trained
+PARTIAL = "partial"
 
 
 def default_result_cache() -> Path:
@@ -180,6 +213,7 @@ def _key_fields(
     splits: Sequence[Sequence[int]],
     config: SegmentationConfig,
     seed: int,
+    code: str | None = None,
 ) -> dict[str, Any]:
     train, val, test = _check_splits(len(data), splits)
     settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_KEY}
@@ -190,7 +224,7 @@ def _key_fields(
         "config": settings,
         "data": data_fingerprint(data),
         "splits": [train.tolist(), val.tolist(), test.tolist()],
-        "code": code_fingerprint(),
+        "code": code_fingerprint() if code is None else code,
     }
 
 
@@ -202,10 +236,27 @@ def run_key(
     seed: int,
 ) -> str:
     """The cache key (64 hex digits) of one training run; see the module notes for its inputs."""
+    return run_keys(model_name, data, splits, config, seed)[0]
+
+
+def run_keys(
+    model_name: str,
+    data: SegmentationDataset,
+    splits: Sequence[Sequence[int]],
+    config: SegmentationConfig | dict[str, Any] | None,
+    seed: int,
+) -> list[str]:
+    """The run's key under the current code, then under each version of :data:`EQUIVALENT_CODE`.
+
+    An entry saved under any of them is this run; new entries are saved under the first.
+    """
     cfg = SegmentationConfig.from_any(config)
-    fields = _key_fields(model_name, data, splits, cfg, seed)
-    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    keys = []
+    for code in [code_fingerprint(), *EQUIVALENT_CODE]:
+        fields = _key_fields(model_name, data, splits, cfg, seed, code)
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=True)
+        keys.append(hashlib.sha256(text.encode()).hexdigest())
+    return list(dict.fromkeys(keys))
 
 
 def entry_path(cache_dir: str | os.PathLike[str], model_name: str, seed: int, key: str) -> Path:
@@ -476,17 +527,20 @@ def cached_train_segmentation(
     if cache_dir is None:
         return train_segmentation(model_name, data, splits, config, device=device, seed=seed)
     cfg = SegmentationConfig.from_any(config)
-    key = run_key(model_name, data, splits, cfg, seed)
+    keys = run_keys(model_name, data, splits, cfg, seed)
+    key = keys[0]
     path = entry_path(cache_dir, model_name, seed, key)
     # the cache first (a bad entry there is trained again and overwritten), then the read-only
-    # committed stores (a bad entry there is passed over)
-    for folder, stored in [(None, path)] + [
-        (store, entry_path(store, model_name, seed, key)) for store in result_stores()
+    # committed stores (a bad entry there is passed over); each under every equivalent key
+    for folder, stored, stored_key in [
+        (folder, entry_path(folder or cache_dir, model_name, seed, k), k)
+        for folder in [None, *result_stores()]
+        for k in keys
     ]:
         if not stored.exists():
             continue
         try:
-            run = load_run(stored, key, device)
+            run = load_run(stored, stored_key, device)
         except Exception as exc:  # a corrupt or foreign file: say so, never fatal
             what = "result cache entry" if folder is None else "result store entry"
             warnings.warn(
@@ -503,11 +557,17 @@ def cached_train_segmentation(
         if folder is not None:
             run.provenance["from_cache"] = f"{folder.name}/{stored.name}"
         return run
+    # killed part-way, the run continues from its resume state when asked for again
+    partial = Path(cache_dir) / PARTIAL / path.name if cfg.resume is None else None
     # the revision whose code the key was taken from: HEAD when training starts (a long run may
     # finish after later commits, which its weights do not reflect)
     revision = git_revision()
-    run = train_segmentation(model_name, data, splits, cfg, device=device, seed=seed)
+    resumable = cfg if partial is None else dataclasses.replace(cfg, resume=str(partial))
+    run = train_segmentation(model_name, data, splits, resumable, device=device, seed=seed)
+    run.config = cfg
     run.provenance["git_revision"] = revision
     run.provenance["code_fingerprint"] = code_fingerprint()[:16]
     save_run(run, key, path)
+    if partial is not None:
+        partial.unlink(missing_ok=True)
     return run

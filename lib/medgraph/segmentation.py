@@ -186,6 +186,11 @@ class SegmentationConfig:
         Folder of the superpixel cache (None: computed in memory, once per run).
     checkpoint : str or None
         Where :func:`medgraph.training.fit` saves the best weights at the end.
+    resume : str or None
+        The resume state of :func:`medgraph.training.fit` (written after every epoch, continued
+        from when it exists), so that a run killed part-way is finished by calling
+        :func:`train_segmentation` again; the shuffling, augmentation and metric-loss streams are
+        part of it. Not part of the result: a resumed run ends as one trained in one go.
     progress : bool
         tqdm progress bars.
     """
@@ -221,6 +226,7 @@ class SegmentationConfig:
     eval_batch_size: int = 32
     cache_dir: str | None = None
     checkpoint: str | None = None
+    resume: str | None = None
     progress: bool = True
 
     @classmethod
@@ -1063,7 +1069,9 @@ class SegmentationRun:
         Predicted class maps of the test images, original sizes, in ``test_idx`` order.
     test_ids : list of str
     seconds : float
-        Wall time of :func:`train_segmentation` (preparation, training and test prediction).
+        Wall time of :func:`train_segmentation` (preparation, training and test prediction), in
+        seconds; for a run resumed from a resume state, plus the epochs the earlier calls trained
+        (the part of an epoch lost to an interruption is not counted).
     config : SegmentationConfig
     seed : int
     preprocessing : Preprocessing
@@ -1277,9 +1285,13 @@ def train_segmentation(
         grad_clip=cfg.grad_clip,
         extra_modules=[metric] if metric is not None else [],
         checkpoint=cfg.checkpoint,
+        resume=cfg.resume,
+        generators=(rng, sample_gen),
         progress=cfg.progress,
         description=f"{model_name} ({data.name})",
     )
+    # a resumed run: the epochs that earlier, interrupted calls trained count too
+    earlier = sum(history.seconds[: history.resumed_at[-1]]) if history.resumed_at else 0.0
     test_preds = (
         predict_prepared(model, pre, prepared, test_idx, cfg.eval_batch_size, dev, tta=cfg.tta)
         if len(test_idx)
@@ -1295,7 +1307,7 @@ def train_segmentation(
         test_idx=test_idx,
         test_predictions=test_preds,
         test_ids=[data.ids[i] for i in test_idx],
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started + earlier,
         config=cfg,
         seed=int(seed),
         preprocessing=pre,

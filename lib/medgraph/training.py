@@ -19,6 +19,7 @@ import math
 import os
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,6 +256,10 @@ class History:
     monitor : str
         Key of ``val`` that selected the best epoch.
     stopped_early : bool
+    resumed_at : list of int
+        Each time :func:`fit` continued from a resume state, the epoch it continued at (the
+        number of epochs the earlier calls had finished; ``epochs`` when they had finished
+        training). Empty for a run trained in one go.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -266,6 +271,7 @@ class History:
     best_score: float = float("nan")
     monitor: str = "dice"
     stopped_early: bool = False
+    resumed_at: list[int] = field(default_factory=list)
 
     def append(
         self, epoch: int, train_loss: float, val: Mapping[str, float], lr: float, seconds: float
@@ -310,6 +316,7 @@ class History:
             "best_score": self.best_score,
             "monitor": self.monitor,
             "stopped_early": self.stopped_early,
+            "resumed_at": list(self.resumed_at),
         }
 
 
@@ -356,6 +363,64 @@ def _state_copy(modules: Sequence[nn.Module]) -> list[dict[str, torch.Tensor]]:
     return [copy.deepcopy(m.state_dict()) for m in modules]
 
 
+#: a random stream whose state a resumable :func:`fit` saves and restores
+RandomStream = np.random.Generator | torch.Generator
+
+
+def _rng_states(generators: Sequence[RandomStream]) -> dict[str, Any]:
+    """The states of ``generators`` and of Python's, numpy's and torch's global streams."""
+    legacy = np.random.get_state()  # noqa: NPY002 - the legacy global stream seed_everything seeds
+    return {
+        "python": random.getstate(),
+        "numpy": [legacy[0], legacy[1].tolist(), *legacy[2:]],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "generators": [
+            g.get_state() if isinstance(g, torch.Generator) else g.bit_generator.state
+            for g in generators
+        ],
+    }
+
+
+def _set_rng_states(generators: Sequence[RandomStream], states: Mapping[str, Any]) -> None:
+    version, state, *internal = states["python"]
+    random.setstate((version, tuple(state), *internal))
+    kind, keys, *rest = states["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), *rest))  # noqa: NPY002
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    for g, state in zip(generators, states["generators"], strict=True):
+        if isinstance(g, torch.Generator):
+            g.set_state(state)
+        else:
+            g.bit_generator.state = state
+
+
+def _load_resume_state(path: Path, signature: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The resume state at ``path``; None (with a warning) when it cannot be read.
+
+    Raises ValueError when it was written by a different training run (``signature``).
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        saved = state["signature"]
+    except Exception as exc:  # a truncated or foreign file: start afresh, say so
+        warnings.warn(
+            f"resume state {path} could not be read ({type(exc).__name__}: {exc}); "
+            "training from the first epoch",
+            stacklevel=3,
+        )
+        return None
+    if saved != dict(signature):
+        diff = sorted(k for k in set(saved) | set(signature) if saved.get(k) != signature.get(k))
+        raise ValueError(
+            f"resume state {path} belongs to another training run (it differs in {diff}); "
+            "delete it or give this run its own resume path"
+        )
+    return state
+
+
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -376,6 +441,8 @@ def fit(
     grad_clip: float | None = None,
     extra_modules: Sequence[nn.Module] = (),
     checkpoint: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    generators: Sequence[RandomStream] = (),
     progress: bool = True,
     description: str = "training",
 ) -> History:
@@ -426,6 +493,23 @@ def fit(
         Where to save ``{"model", "extra", "history", "best_epoch"}`` with :func:`torch.save` at
         the end of a successful fit (written to a temporary file, then renamed). Nothing is
         written when training fails.
+    resume : path, optional
+        A resume state, so that a fit killed part-way (a machine session ending) can be continued
+        by calling ``fit`` again with the same arguments. After every epoch the whole state of the
+        loop is written there atomically: the weights of ``model`` and ``extra_modules``, the
+        optimizer's state, the best epoch's weights, the early-stopping, schedule and plateau
+        state, the history, and the states of ``generators`` and of Python's, numpy's and
+        torch's global random streams. When the file exists at the start, training continues
+        after the last epoch it holds (none is trained again); the epoch is recorded in
+        ``History.resumed_at``. Resumed on the same device with the same number of threads, the
+        run ends with the same weights and history, bit for bit, as one trained in one go. The
+        file is left in place at the end (a later call returns at once with the best weights):
+        delete it once the result is saved. An unreadable file is reported and ignored; one
+        written by a different run (other epochs, steps, schedule, monitor or parameter shapes)
+        raises ValueError. Without ``resume`` nothing of this is done or written.
+    generators : sequence of numpy.random.Generator or torch.Generator
+        Random streams that ``batches`` and ``train_step`` draw from (shuffling, augmentation,
+        sampling), saved and restored with the resume state. Unused without ``resume``.
     progress : bool, default True
         A tqdm bar over epochs showing loss, validation score and learning rate.
     description : str
@@ -441,6 +525,8 @@ def fit(
         The loss became NaN or infinite.
     KeyError
         ``validate()`` did not return ``monitor``.
+    ValueError
+        ``resume`` holds the state of a different training run.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be ≥ 1, got {epochs}")
@@ -464,7 +550,42 @@ def fit(
     history = History(monitor=monitor)
     best_state = _state_copy(modules)
     global_step = 0
-    bar = tqdm(range(epochs), desc=description, disable=not progress, leave=False)
+    first_epoch = 0
+    resume_path = None if resume is None else Path(resume)
+    signature = {
+        "epochs": int(epochs),
+        "steps_per_epoch": steps_per_epoch,
+        "schedule": schedule,
+        "monitor": monitor,
+        "parameters": [[k, list(v.shape)] for m in modules for k, v in m.state_dict().items()],
+        "generators": len(generators),
+    }
+    state = (
+        _load_resume_state(resume_path, signature)
+        if resume_path is not None and resume_path.exists()
+        else None
+    )
+    if state is not None:
+        for m, saved in zip(modules, state["modules"], strict=True):
+            m.load_state_dict(saved)
+        optimizer.load_state_dict(state["optimizer"])
+        best_state = state["best"]
+        vars(stopper).update(state["stopper"])
+        history = History(**state["history"])
+        global_step = int(state["global_step"])
+        if plateau is not None:
+            plateau.load_state_dict(state["plateau"])
+        _set_rng_states(generators, state["rng"])
+        first_epoch = epochs if stopper.should_stop else int(state["epoch"]) + 1
+        history.resumed_at.append(first_epoch)
+    bar = tqdm(
+        range(first_epoch, epochs),
+        desc=description,
+        disable=not progress,
+        leave=False,
+        initial=first_epoch,
+        total=epochs,
+    )
     for epoch in bar:
         start = time.perf_counter()
         for m in modules:
@@ -502,6 +623,21 @@ def fit(
         bar.set_postfix(loss=f"{mean_loss:.4f}", **{monitor: f"{value:.4f}"}, lr=f"{lr_now:.2e}")
         if stopper.should_stop:
             history.stopped_early = True
+        if resume_path is not None:
+            payload = {
+                "signature": signature,
+                "epoch": epoch,
+                "modules": [m.state_dict() for m in modules],
+                "optimizer": optimizer.state_dict(),
+                "best": best_state,
+                "stopper": dict(vars(stopper)),
+                "history": history.to_dict(),
+                "global_step": global_step,
+                "plateau": plateau.state_dict() if plateau is not None else None,
+                "rng": _rng_states(generators),
+            }
+            atomic_write(resume_path, lambda tmp, payload=payload: torch.save(payload, tmp))
+        if stopper.should_stop:
             break
     bar.close()
 
