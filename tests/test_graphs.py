@@ -1,6 +1,7 @@
 """Superpixel graphs: hand-computed features, brute-force edges, batching and the label cache."""
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +225,9 @@ def test_cache_hit_skips_the_algorithm(tmp_path: Path, monkeypatch):
     assert np.array_equal(first, second) and second.dtype == first.dtype
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 1 and files[0].endswith(".npy")  # no temporary files left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / files[0]).stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
     # another parameter or another image is another key
     cached_superpixels(image, "slic", 16.0, tmp_path, compactness=20.0)
     cached_superpixels(image[::-1].copy(), "slic", 16.0, tmp_path, compactness=10.0)

@@ -216,7 +216,9 @@ def test_a_killed_fit_resumes_to_the_same_result_bit_for_bit(tmp_path):
     # the state is kept: a third call trains nothing and returns the same best weights
     third, last, steps = _noisy_fit(state)
     assert steps == 0 and last.resumed_at == [3, 6]
-    assert all(torch.equal(a, b) for a, b in zip(third.parameters(), whole.parameters(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(third.parameters(), whole.parameters(), strict=True)
+    )
 
 
 def test_resume_restores_the_random_streams(tmp_path):

@@ -2,8 +2,8 @@
 
 ``python tools/training_digest.py [--resume-at K] MODEL ...``
 
-Trains each model for a few epochs on synthetic WBC phantoms (one thread, CPU, fixed seeds) and
-prints a SHA-256 digest of its best weights (and the metric loss's), its test predictions and its
+Trains each model for a few epochs on synthetic WBC phantoms (one thread, CPU, fixed seeds, the
+graph models through an on-disk superpixel cache) and prints a SHA-256 digest of its best weights (and the metric loss's), its test predictions and its
 history (all but the wall times and ``resumed_at``). Run it with two versions of the library on
 ``PYTHONPATH`` (for example a ``git worktree`` of the older commit): equal digests mean the two
 versions train the same runs bit for bit, which is what an entry of
@@ -78,8 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"library: {Path(seg.__file__).parent}")
     data = make_wbc_phantoms(12, seed=5, style="wbc1", size=48)
     splits = split_indices(len(data), (0.5, 0.25, 0.25), seed=0)
+    # the graph models share an on-disk superpixel cache: the first computes and writes it, the
+    # others read it back, so both paths are part of what is digested
+    superpixels = tempfile.TemporaryDirectory()
     for name in args.models:
-        cfg: dict = {"epochs": args.epochs, "batch_size": 4, "progress": False}
+        cfg: dict = {
+            "epochs": args.epochs,
+            "batch_size": 4,
+            "progress": False,
+            "cache_dir": superpixels.name,
+        }
         if name in ("unet", "attention_unet", "unet++"):
             cfg["baseline_options"] = {"base": 4, "depth": 2}
         if args.resume_at is None:
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = seg.train_segmentation(name, data, splits, cfg, "cpu", seed=3)
                 assert run.history.resumed_at == [args.resume_at], run.history.resumed_at
         print(f"{name:16s} {digest(run)}  best epoch {run.history.best_epoch}", flush=True)
+    superpixels.cleanup()
     return 0
 
 

@@ -21,7 +21,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from medgraph.reporting import atomic_write
 from medgraph.superpixels.algorithms import compute_superpixels
 from medgraph.superpixels.bridge import class_fractions, majority_label, offset_labels, to_nodes
 
@@ -535,16 +535,11 @@ def superpixel_cache_key(image: np.ndarray, method: str, scale: float | None, **
 
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:  # a handle: np.save would append ".npy" to a path
             np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    atomic_write(path, write)  # readable like any new file, not mkstemp's owner-only 0600
 
 
 def cached_superpixels(

@@ -136,9 +136,10 @@ EQUIVALENT_CODE: dict[str, str] = {
         "ce58732 (2026-11-30 to 2026-12-02; the 36 runs of trained/ until then): the next "
         "version only added fit's resume state (written after every epoch when asked for, never "
         "read otherwise), SegmentationConfig.resume, History.resumed_at and the seconds of a "
-        "resumed run. tools/training_digest.py, both versions, 6 epochs, all eight models "
-        "(smgnn, smgnn_gcn, smgnn_gat, pure_gnn, unet, attention_unet, unet++, swin_unet): "
-        "identical digests, and identical again when resumed after epoch 3."
+        "resumed run, and gave the superpixel cache's files ordinary permissions. "
+        "tools/training_digest.py, both versions, 6 epochs, all eight models (smgnn, smgnn_gcn, "
+        "smgnn_gat, pure_gnn, unet, attention_unet, unet++, swin_unet): identical digests, and "
+        "identical again when resumed after epoch 3."
     ),
 }
 
