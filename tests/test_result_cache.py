@@ -281,6 +281,8 @@ def test_a_run_killed_part_way_resumes_from_the_cache(data, tmp_path, monkeypatc
     monkeypatch.setattr(seg, "mean_dice", real)
     run = rc.cached_train_segmentation("unet", ds, splits, cfg, "cpu", 0, tmp_path / "b")
     assert run.history.resumed_at == [2] and len(run.history) == 4
+    assert run_provenance({("unet", 0): run})["resumed_at"].tolist() == ["2"]
+    assert run_provenance({("unet", 0): whole})["resumed_at"].tolist() == [""]
     assert not partial.exists()  # deleted once the entry is saved
     (entry,) = (tmp_path / "b").glob("*.pt")
     assert entry.name == next((tmp_path / "a").glob("*.pt")).name

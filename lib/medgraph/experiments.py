@@ -318,8 +318,10 @@ def run_provenance(runs: Mapping[tuple[str, int], SegmentationRun]) -> pd.DataFr
     DataFrame, one row per run: ``model``, ``seed``, ``device`` (with the GPU's name when there
     was one), ``host``, ``git_revision``, ``code_fingerprint`` (of the training code, for runs
     of the result cache), ``trained_utc``, ``torch``, ``train_seconds`` (wall time
-    of the training itself), ``epochs_run``, ``best_epoch`` and ``from_cache`` (the entry's file
-    name, or empty when trained in this process)
+    of the training itself; for a resumed run, with the epochs of the interrupted calls),
+    ``epochs_run``, ``best_epoch``, ``resumed_at`` (the epochs at which an interrupted run was
+    continued from its resume state, space-separated; empty when trained in one go) and
+    ``from_cache`` (the entry's file name, or empty when trained in this process)
     """
     rows = []
     for (label, seed), run in runs.items():
@@ -340,6 +342,7 @@ def run_provenance(runs: Mapping[tuple[str, int], SegmentationRun]) -> pd.DataFr
                 "train_seconds": float(run.seconds),
                 "epochs_run": len(run.history),
                 "best_epoch": int(run.history.best_epoch),
+                "resumed_at": " ".join(str(e) for e in run.history.resumed_at),
                 "from_cache": info.get("from_cache", ""),
             }
         )
