@@ -428,6 +428,12 @@ for _, row in table.iterrows():
 # which device and at which revision it was trained, and whether it came from the cache (a file
 # name) or from the committed store (`trained/<file>`: a baseline's weights are not kept there,
 # only its predictions); the `seconds_per_epoch` of the tables above were measured there.
+#
+# A run cut off by the end of a machine session continues from its resume state when asked for
+# again; `resumed_at` lists the epochs where it did. It ends bit for bit as a run trained in one go
+# would, and its `train_seconds` count the epochs of the interrupted calls. `code_fingerprint` names
+# the training code that trained each run: an older version appears only where
+# `medgraph.result_cache.EQUIVALENT_CODE` records the evidence that it trains the same runs.
 
 # %%
 provenance = run_provenance(trained)
