@@ -214,7 +214,6 @@ def _key_fields(
     splits: Sequence[Sequence[int]],
     config: SegmentationConfig,
     seed: int,
-    code: str | None = None,
 ) -> dict[str, Any]:
     train, val, test = _check_splits(len(data), splits)
     settings = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_KEY}
@@ -225,7 +224,7 @@ def _key_fields(
         "config": settings,
         "data": data_fingerprint(data),
         "splits": [train.tolist(), val.tolist(), test.tolist()],
-        "code": code_fingerprint() if code is None else code,
+        "code": code_fingerprint(),
     }
 
 
@@ -251,11 +250,12 @@ def run_keys(
 
     An entry saved under any of them is this run; new entries are saved under the first.
     """
-    cfg = SegmentationConfig.from_any(config)
+    fields = _key_fields(model_name, data, splits, SegmentationConfig.from_any(config), seed)
     keys = []
-    for code in [code_fingerprint(), *EQUIVALENT_CODE]:
-        fields = _key_fields(model_name, data, splits, cfg, seed, code)
-        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    for code in [fields["code"], *EQUIVALENT_CODE]:  # the data are hashed once, not per version
+        text = json.dumps(
+            {**fields, "code": code}, sort_keys=True, separators=(",", ":"), allow_nan=True
+        )
         keys.append(hashlib.sha256(text.encode()).hexdigest())
     return list(dict.fromkeys(keys))
 
