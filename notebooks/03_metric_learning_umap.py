@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from medgraph.data import LABEL_NAMES, load_dataset
+from medgraph.data import LABEL_NAMES
 from medgraph.embeddings import (
     class_pair_cosines,
     embedding_separation,
@@ -69,7 +69,12 @@ from medgraph.embeddings import (
     sample_nodes,
     umap_2d,
 )
-from medgraph.experiments import node_embeddings, run_provenance
+from medgraph.experiments import (
+    load_study_data,
+    metric_learning_study,
+    node_embeddings,
+    run_provenance,
+)
 from medgraph.graphs import node_metric_score
 from medgraph.reporting import Report, format_mean_std
 from medgraph.result_cache import cached_train_segmentation, resolve_result_cache
@@ -78,7 +83,7 @@ from medgraph.segmentation import (
     evaluate_segmentation,
     summarize_segmentation,
 )
-from medgraph.training import select_device, split_indices
+from medgraph.training import select_device
 
 report = Report(
     output_dir,
@@ -115,16 +120,18 @@ print("device:", device, "| result cache:", cache)
 # trained).
 
 # %%
-ds = load_dataset(dataset, source=data_source, root=data_root, n_phantoms=n_phantoms, seed=seed)
+ds, splits = load_study_data(dataset, data_source, data_root, n_phantoms, split_seed=seed)
 report.add_dataset(ds.describe())
-splits = split_indices(len(ds), (0.8, 0.1, 0.1), seed=seed)
 print({name: len(idx) for name, idx in zip(["train", "val", "test"], splits, strict=True)})
 
+# the two runs, planned as `python -m medgraph.pieces --run 03_...` plans them (same cache keys)
+study = metric_learning_study(dict(lambdas=lambdas, seed=seed, epochs=epochs, config=config))
 runs = {}
-for lam in lambdas:
-    cfg = SegmentationConfig.from_any(config, epochs=epochs, lam=lam)
+for model, overrides in study["metric"].variants.values():
+    cfg = SegmentationConfig.from_any(study["metric"].config, **overrides)
+    lam = overrides["lam"]
     runs[lam] = cached_train_segmentation(
-        "smgnn", ds, splits, cfg, device=device, seed=seed, cache_dir=cache
+        model, ds, splits, cfg, device=device, seed=seed, cache_dir=cache
     )
     print(f"λ = {lam}: {len(runs[lam].history)} epochs, {runs[lam].seconds:.0f} s of training")
 

@@ -7,12 +7,19 @@ import nbformat
 import pytest
 import yaml
 
-from medgraph.experiments import segmentation_study
+from medgraph.experiments import (
+    load_study_data,
+    metric_learning_study,
+    notebook_study,
+    segmentation_study,
+)
 from medgraph.pieces import main, notebook_defaults, piece_parameters, select_pieces, shard
 from medgraph.runs import RunConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 NB02 = ROOT / "notebooks" / "02_smgnn_vs_baselines.ipynb"
+NB03 = ROOT / "notebooks" / "03_metric_learning_umap.ipynb"
+NB01 = ROOT / "notebooks" / "01_superpixel_scale.ipynb"
 
 TINY = {
     "dataset": "wbc1",
@@ -27,13 +34,25 @@ TINY = {
     "config": {"batch_size": 4, "baseline_options": {"base": 4, "depth": 2}},
 }
 
+TINY03 = {
+    "dataset": "wbc1",
+    "n_phantoms": 8,
+    "seed": 3,
+    "epochs": 1,
+    "config": {"batch_size": 4},
+}
+
 
 @pytest.fixture
 def workbook(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
     config = {
         "profiles": {"quick": {"parameters": {"data_source": "phantom", "seeds": [5]}}},
-        "runs": [{"name": "02_tiny", "notebook": str(NB02), "parameters": TINY}],
+        "runs": [
+            {"name": "02_tiny", "notebook": str(NB02), "parameters": TINY},
+            {"name": "03_tiny", "notebook": str(NB03), "parameters": TINY03},
+            {"name": "01_tiny", "notebook": str(NB01), "parameters": {"dataset": "wbc1"}},
+        ],
     }
     (tmp_path / "papermill_runs.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
@@ -154,3 +173,56 @@ def test_export_writes_the_committed_store_the_notebook_reads(workbook, capsys, 
     assert main([*fresh, "--models", "unet", "--seeds", "0"]) == 0
     assert "cached" in capsys.readouterr().out.splitlines()[1]
     assert not (workbook / "empty").exists()
+
+
+def test_metric_learning_study_plans_notebook_03s_two_runs():
+    params = {"lambdas": [0.1, 0.0], "seed": 2, "epochs": 5, "config": {"batch_size": 4}}
+    study = metric_learning_study(params)
+    assert list(study) == ["metric"]
+    group = study["metric"]
+    assert group.variants == {"λ = 0.1": ("smgnn", {"lam": 0.1}), "λ = 0": ("smgnn", {"lam": 0.0})}
+    assert group.seeds == (2,) and group.config.epochs == 5 and group.config.batch_size == 4
+    # the study of a notebook and the seed of its data and split
+    assert notebook_study(NB03, params) == (study, 2)
+    assert notebook_study("notebooks/03_metric_learning_umap.py", params)[1] == 2
+    with pytest.raises(ValueError, match="distinct"):
+        metric_learning_study({**params, "lambdas": [0.1, 0.1]})
+    with pytest.raises(KeyError, match="epochs"):
+        metric_learning_study({"lambdas": [0.1], "seed": 0, "config": {}})
+    with pytest.raises(KeyError, match="plans no training runs"):
+        notebook_study(NB01, params)
+
+
+def test_notebook_03_pieces_are_the_runs_the_notebook_asks_for(workbook, capsys):
+    from medgraph.result_cache import cached_train_segmentation
+    from medgraph.segmentation import SegmentationConfig
+
+    argv = ["--config", str(workbook / "papermill_runs.yaml"), "--profile", "quick"]
+    argv += ["--run", "03_tiny", "--cache", str(workbook / "runs"), "--device", "cpu"]
+    assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("03_tiny (quick): 2 pieces, 2 distinct runs; wbc1 (phantom)")
+    assert [line.split()[:4] for line in out[1:]] == [
+        ["metric", "λ", "=", "0.1"],
+        ["metric", "λ", "=", "0"],
+    ]
+    assert all(" seed 3 " in line and "to train" in line for line in out[1:])
+    assert main([*argv, "--models", "λ = 0"]) == 0
+    assert "trained" in capsys.readouterr().out.splitlines()[1]
+    # notebook 03's own way of asking (its seed seeds the phantoms and the split) finds it cached
+    data, splits = load_study_data("wbc1", "phantom", None, 8, split_seed=3)
+    cfg = SegmentationConfig.from_any({"batch_size": 4}, epochs=1, lam=0.0)
+    run = cached_train_segmentation(
+        "smgnn", data, splits, cfg, device="cpu", seed=3, cache_dir=workbook / "runs"
+    )
+    assert run.provenance.get("from_cache")
+    assert main([*argv, "--dry-run"]) == 0
+    status = [line.split()[-2] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert status == ["train", "cached"]
+
+
+def test_a_notebook_without_training_runs_is_a_clear_error(workbook, capsys):
+    argv = ["--config", str(workbook / "papermill_runs.yaml"), "--profile", "quick"]
+    assert main([*argv, "--run", "01_tiny", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: '01_superpixel_scale' plans no training runs")

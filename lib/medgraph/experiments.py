@@ -1,7 +1,8 @@
 """Orchestration of the segmentation studies of notebooks 02 and 03.
 
-Small functions over :mod:`medgraph.segmentation`: the plan of notebook 02's training runs
-(:func:`segmentation_study`) and its data; train several models over several seeds on one split
+Small functions over :mod:`medgraph.segmentation`: the plans of notebook 02's and notebook 03's
+training runs (:func:`segmentation_study`, :func:`metric_learning_study`, :func:`notebook_study`)
+and their data; train several models over several seeds on one split
 (through the result cache of :mod:`medgraph.result_cache` when a folder is given) and score their
 test predictions; list where each run was trained; aggregate the scores over seeds (means over
 the three classes and over the two cell classes, as notebook 02 reports them); and read the GNN
@@ -36,6 +37,8 @@ from medgraph.training import split_indices
 __all__ = [
     "StudyGroup",
     "segmentation_study",
+    "metric_learning_study",
+    "notebook_study",
     "classifies_cell_types",
     "load_study_data",
     "compare_segmentation_models",
@@ -57,7 +60,7 @@ class StudyGroup:
 
     Attributes
     ----------
-    name : {"comparison", "lambda", "gnn", "scale"}
+    name : {"comparison", "lambda", "gnn", "scale"} (notebook 02) or "metric" (notebook 03)
     variants : dict ``label → (model name, config overrides)``
     seeds : tuple of int
     config : SegmentationConfig
@@ -152,6 +155,70 @@ def segmentation_study(params: Mapping[str, Any]) -> dict[str, StudyGroup]:
     }
     groups["scale"] = StudyGroup("scale", scale_variants, seed, abl)
     return groups
+
+
+def metric_learning_study(params: Mapping[str, Any]) -> dict[str, StudyGroup]:
+    """Both training runs of notebook 03 (SMGNN with and without the metric loss), from its parameters.
+
+    The one place where notebook 03's parameters become training runs, as
+    :func:`segmentation_study` is for notebook 02: the notebook trains this group and
+    :mod:`medgraph.pieces` trains it into the result cache, with the same keys.
+
+    Parameters
+    ----------
+    params : mapping with notebook 03's parameters ``lambdas``, ``seed``, ``epochs`` and ``config``
+
+    Returns
+    -------
+    dict with the one group ``metric``: an SMGNN per λ of ``lambdas`` (labelled ``"λ = 0.1"``
+    …), the seed ``seed``, ``epochs`` epochs and the shared ``config``
+    """
+    missing = [k for k in ("lambdas", "seed", "epochs", "config") if k not in params]
+    if missing:
+        raise KeyError(f"metric_learning_study needs the parameters {missing}")
+    base = SegmentationConfig.from_any(params["config"] or {}, epochs=int(params["epochs"]))
+    variants = {f"λ = {lam:g}": ("smgnn", {"lam": lam}) for lam in params["lambdas"]}
+    if len(variants) != len(params["lambdas"]):
+        raise ValueError(f"lambdas must be distinct, got {params['lambdas']}")
+    return {"metric": StudyGroup("metric", variants, (int(params["seed"]),), base)}
+
+
+#: the notebooks whose runs :func:`notebook_study` plans: the plan, and the parameter that seeds
+#: the data (phantoms) and the split
+_STUDIES = {
+    "02_smgnn_vs_baselines": (segmentation_study, "split_seed"),
+    "03_metric_learning_umap": (metric_learning_study, "seed"),
+}
+
+
+def notebook_study(
+    notebook: str | os.PathLike[str], params: Mapping[str, Any]
+) -> tuple[dict[str, StudyGroup], int]:
+    """The training runs a notebook will ask for, and the seed of its data and split.
+
+    Parameters
+    ----------
+    notebook : path or name of notebook 02 or 03 (``.ipynb`` or ``.py``; the stem is what counts)
+    params : that notebook's parameters (defaults merged with a declared run's)
+
+    Returns
+    -------
+    study : dict ``name → StudyGroup``
+    split_seed : int
+        The ``split_seed`` argument of :func:`load_study_data` for this notebook.
+
+    Raises
+    ------
+    KeyError
+        For another notebook (it trains nothing through the result cache) or missing parameters.
+    """
+    stem = os.path.splitext(os.path.basename(os.fspath(notebook)))[0]
+    if stem not in _STUDIES:
+        raise KeyError(f"{stem!r} plans no training runs; the notebooks that do: {list(_STUDIES)}")
+    plan, seed_name = _STUDIES[stem]
+    if seed_name not in params:
+        raise KeyError(f"{stem} needs the parameter {seed_name!r}")
+    return plan(params), int(params[seed_name])
 
 
 def load_study_data(

@@ -1,9 +1,10 @@
-"""Train notebook 02's runs piece by piece into the result cache, without papermill.
+"""Train notebook 02's and 03's runs piece by piece into the result cache, without papermill.
 
 ``python -m medgraph.pieces --profile paper --run 02_smgnn_vs_baselines_wbc1 --models unet --seeds 0``
 
 A declared run of notebook 02 (``papermill_runs.yaml``) trains many models: five models with three
-seeds and about thirty ablation variants in the ``paper`` profile. This command trains any subset
+seeds and about thirty ablation variants in the ``paper`` profile; a run of notebook 03 trains
+two SMGNNs (with and without the metric loss, group ``metric``). This command trains any subset
 of them into the result cache (:mod:`medgraph.result_cache`) with exactly the inputs the notebook
 will ask for, so that the notebook, run afterwards, loads them instead of training. It needs
 neither papermill nor Jupyter, so it also runs on a bare machine with PyTorch (a GPU lent for a
@@ -11,7 +12,7 @@ few minutes), whose cache entries are then copied into this machine's cache fold
 
 The parameters are resolved as the runner resolves them: the notebook's own defaults (its
 ``parameters`` cell), then the profile's, the run's and the run's profile-specific parameters of
-``papermill_runs.yaml``, then ``--set`` overrides; :func:`medgraph.experiments.segmentation_study`
+``papermill_runs.yaml``, then ``--set`` overrides; :func:`medgraph.experiments.notebook_study`
 turns them into the runs the notebook trains. ``--dry-run`` lists the selected pieces and whether
 each is already in the cache or in a committed store (``trained/``), or was cut off part-way.
 
@@ -40,6 +41,7 @@ from medgraph.reporting import count_noun, repo_root
 from medgraph.runs import (
     CONFIG_NAME,
     RunConfigError,
+    RunSpec,
     load_runs,
     merge_parameters,
     parse_overrides,
@@ -94,12 +96,18 @@ def piece_parameters(
     RunConfigError
         When the run is not declared for the profile.
     """
-    specs = [s for s in load_runs(config_path, profile) if s.name == run]
-    if not specs:
-        names = [s.name for s in load_runs(config_path, profile)]
-        raise RunConfigError(f"no run {run!r} in profile {profile!r}; its runs: {names}")
-    spec = specs[0]
+    spec = _run_spec(config_path, profile, run)
     return merge_parameters(notebook_defaults(spec.notebook), spec.parameters, overrides or {})
+
+
+def _run_spec(config_path: str | Path, profile: str, run: str) -> RunSpec:
+    """The declared run ``run`` of ``profile`` (:class:`medgraph.runs.RunSpec`)."""
+    specs = load_runs(config_path, profile)
+    chosen = [s for s in specs if s.name == run]
+    if not chosen:
+        names = [s.name for s in specs]
+        raise RunConfigError(f"no run {run!r} in profile {profile!r}; its runs: {names}")
+    return chosen[0]
 
 
 def select_pieces(
@@ -141,13 +149,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="python -m medgraph.pieces",
-        description="Train runs of notebook 02 into the result cache, piece by piece.",
+        description="Train runs of notebooks 02 and 03 into the result cache, piece by piece.",
     )
     parser.add_argument("--profile", default="paper")
-    parser.add_argument("--run", required=True, help="a declared run of notebook 02")
+    parser.add_argument("--run", required=True, help="a declared run of notebook 02 or 03")
     parser.add_argument("--config", default=None, help=f"default: <root>/{CONFIG_NAME}")
     parser.add_argument(
-        "--groups", nargs="*", help="comparison, lambda, gnn, scale (default: all of the run)"
+        "--groups",
+        nargs="*",
+        help="comparison, lambda, gnn, scale (notebook 02) or metric (notebook 03); default: all",
     )
     parser.add_argument("--models", nargs="*", help="model names or variant labels")
     parser.add_argument("--seeds", nargs="*", type=int)
@@ -185,14 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = piece_parameters(
             config_path, args.profile, args.run, parse_overrides(args.overrides)
         )
-        from medgraph.experiments import segmentation_study
+        from medgraph.experiments import notebook_study
 
-        study = segmentation_study(params)
+        notebook = _run_spec(config_path, args.profile, args.run).notebook
+        study, split_seed = notebook_study(notebook, params)
         chosen = select_pieces(study, args.groups, args.models, args.seeds)
         if args.shard is not None:
             shard([], args.shard)  # a malformed --shard fails before the data are read
     except (RunConfigError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
         return 2
     if not chosen:
         print("error: no piece matches the filters", file=sys.stderr)
@@ -217,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             params["data_source"],
             params["data_root"],
             params["n_phantoms"],
-            params["split_seed"],
+            split_seed,
         )
     except DataUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
