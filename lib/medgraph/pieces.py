@@ -96,7 +96,11 @@ def piece_parameters(
     RunConfigError
         When the run is not declared for the profile.
     """
-    spec = _run_spec(config_path, profile, run)
+    return _spec_parameters(_run_spec(config_path, profile, run), overrides)
+
+
+def _spec_parameters(spec: RunSpec, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``spec``'s parameters merged over its notebook's defaults, plus ``overrides``."""
     return merge_parameters(notebook_defaults(spec.notebook), spec.parameters, overrides or {})
 
 
@@ -192,13 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     root = repo_root() if args.config is None else Path(args.config).resolve().parent
     config_path = Path(args.config) if args.config else root / CONFIG_NAME
     try:
-        params = piece_parameters(
-            config_path, args.profile, args.run, parse_overrides(args.overrides)
-        )
+        spec = _run_spec(config_path, args.profile, args.run)  # the YAML is read once
+        params = _spec_parameters(spec, parse_overrides(args.overrides))
         from medgraph.experiments import notebook_study
 
-        notebook = _run_spec(config_path, args.profile, args.run).notebook
-        study, split_seed = notebook_study(notebook, params)
+        study, split_seed = notebook_study(spec.notebook, params)
         chosen = select_pieces(study, args.groups, args.models, args.seeds)
         if args.shard is not None:
             shard([], args.shard)  # a malformed --shard fails before the data are read
