@@ -225,10 +225,10 @@ if paper is not None:
 report.table(
     "segmentation_comparison",
     table,
-    f"Test-split scores on {ds.name} ({ds.source}), mean ± std over seeds {seeds}: Dice, Hausdorff "
-    "(HD, HD95 in pixels), PPV, accuracy and sensitivity averaged over the three classes (3cls) and "
-    "the two cell classes (cell); `paper_*` columns are the paper's published numbers (three-class "
-    "mean assumed), not ours",
+    f"Test-split scores on {ds.name} ({ds.source}), mean ± sample std (ddof = 1) over seeds "
+    f"{seeds}: Dice, Hausdorff (HD, HD95 in pixels), PPV, accuracy and sensitivity averaged over "
+    "the three classes (3cls) and the two cell classes (cell); `paper_*` columns are the paper's "
+    "published numbers (three-class mean assumed), not ours",
 )
 report.table("segmentation_per_seed", per_seed, "Every model and seed (test split)", markdown=True)
 report.table(

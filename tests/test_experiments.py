@@ -44,7 +44,8 @@ def test_aggregate_over_seeds_by_hand():
     assert s0["dice_cell"] == pytest.approx(0.65)
     row = table.iloc[0]
     assert row["dice_3cls_mean"] == pytest.approx(0.80)  # seeds 0.75 and 0.85
-    assert row["dice_3cls_std"] == pytest.approx(0.05)
+    # sample std (ddof=1) of 0.75 and 0.85: sqrt(2 · 0.05² / 1) = 0.0707
+    assert row["dice_3cls_std"] == pytest.approx(0.05 * 2**0.5)
     assert row["dice_cell_mean"] == pytest.approx(0.70)
     assert row["n_seeds"] == 2 and row["parameters"] == 10
     assert row["seconds_per_epoch"] == pytest.approx(1.5)

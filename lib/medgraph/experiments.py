@@ -327,7 +327,7 @@ def aggregate_over_seeds(
     -------
     table : one row per model: ``parameters``, ``seconds_per_epoch``, ``n_seeds`` and, per metric,
         ``<metric>_3cls_mean``, ``<metric>_3cls_std``, ``<metric>_cell_mean``, ``<metric>_cell_std``
-        (population std over seeds; NaN for a single seed); models in first-appearance order
+        (sample std over seeds, ``ddof=1``; NaN for a single seed); models in first-appearance order
     per_seed : one row per (model, seed) with ``<metric>_3cls`` and ``<metric>_cell``
     """
     rows = []
@@ -367,7 +367,7 @@ def aggregate_over_seeds(
                 row[f"{metric}_{which}_mean"] = float(values.mean())
                 # one seed has no spread to report: NaN (printed as the mean alone)
                 row[f"{metric}_{which}_std"] = (
-                    float(values.std(ddof=0)) if len(values) > 1 else np.nan
+                    float(values.std(ddof=1)) if len(values) > 1 else np.nan
                 )
         table_rows.append(row)
     return pd.DataFrame(table_rows), per_seed
