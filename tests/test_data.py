@@ -19,13 +19,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import medgraph.data.loaders as loaders
 from medgraph.data import (
     REGISTRY,
+    DataConfigError,
     DataError,
     DataFormatError,
     DataUnavailableError,
     Download,
+    Loader,
     SegmentationDataset,
     UnknownDatasetError,
     cache_dir,
@@ -37,7 +38,14 @@ from medgraph.data import (
     make_wbc_phantoms,
 )
 from medgraph.data.cli import main as cli_main
-from medgraph.data.wbc import SNAP_TOLERANCE, read_class_labels
+from medgraph.data.registry import read_wbc1, read_wbc2, wbc_phantoms
+from medgraph.data.wbc import (
+    FAR_SNAP,
+    MAX_FAR_SNAP_SHARE,
+    SNAP_TOLERANCE,
+    mask_to_labels,
+    read_class_labels,
+)
 
 # captured at import, before the autouse fixture clears the variable
 REAL_ROOT = Path(
@@ -101,6 +109,18 @@ def wbc_root(tmp_path: Path) -> Path:
     return root
 
 
+def replace_pair(folder: Path, ident: str, mask: np.ndarray) -> None:
+    """Overwrite ``ident.bmp`` and ``ident.png`` with a random image of the mask's size, and it."""
+    image = np.random.default_rng(0).integers(0, 256, (*mask.shape, 3), dtype=np.uint8)
+    Image.fromarray(image).save(folder / f"{ident}.bmp")
+    Image.fromarray(mask).save(folder / f"{ident}.png")
+
+
+def expected_labels(raw: np.ndarray) -> np.ndarray:
+    """Class indices of a mask holding only 0 / 128 / 255."""
+    return np.select([raw == 0, raw == 128, raw == 255], [0, 1, 2]).astype(np.uint8)
+
+
 # -- the WBC loader -------------------------------------------------------------------------------
 
 
@@ -130,12 +150,56 @@ def test_loader_finds_folder_itself_and_env(
 
 @pytest.mark.parametrize(("value", "label"), [(20, 0), (50, 0), (140, 1), (100, 1), (240, 2)])
 def test_stray_values_snap_to_nearest(wbc_root: Path, value: int, label: int) -> None:
-    raw = raw_mask()
-    raw[0, 0] = value
-    Image.fromarray(raw).save(wbc_root / "wbc" / "Dataset 1" / "002.png")
+    raw = raw_mask((120, 120))
+    clean = expected_labels(raw)
+    raw[0, :3] = value  # three strays, as in the real masks
+    replace_pair(wbc_root / "wbc" / "Dataset 1", "002", raw)
     mask = load_wbc(1, root=wbc_root).masks[1]
-    assert mask[0, 0] == label
+    assert (mask[0, :3] == label).all()
+    np.testing.assert_array_equal(mask[1:], clean[1:])
     assert set(np.unique(mask).tolist()) == {0, 1, 2}
+
+
+def test_real_like_strays_load_and_snap(wbc_root: Path) -> None:
+    # like dataset-2 mask 034: 97 strays of 2..45 in a 300x300 mask, 57 of them more than 8 away
+    raw = raw_mask((300, 300))
+    clean = expected_labels(raw)
+    rng = np.random.default_rng(34)
+    flat = rng.choice(np.flatnonzero(raw == 0), size=97, replace=False)
+    raw.ravel()[flat] = np.repeat([2, 7, 25, 42, 44, 45], [2, 38, 52, 1, 3, 1])
+    replace_pair(wbc_root / "wbc" / "Dataset 1", "003", raw)
+    mask = load_wbc(1, root=wbc_root).masks[2]
+    np.testing.assert_array_equal(mask, clean)  # every stray became background
+
+
+@pytest.mark.parametrize(("side", "share"), [(120, "25.00%"), (300, "4.00%")])
+def test_block_of_foreign_grey_is_refused(wbc_root: Path, side: int, share: str) -> None:
+    # a 60x60 block of value 40 lies within the snap tolerance of 0, but is not a stray
+    raw = raw_mask((side, side))
+    raw[:60, :60] = 40
+    replace_pair(wbc_root / "wbc" / "Dataset 1", "002", raw)
+    with pytest.raises(DataFormatError, match=r"002\.png") as info:
+        load_wbc(1, root=wbc_root)
+    message = str(info.value)
+    assert f"3600 of {side * side} pixels ({share})" in message
+    assert "40 (3600 px)" in message and "\n" not in message
+    assert info.value.path is not None and info.value.path.name == "002.png"
+
+
+def test_far_snap_share_threshold() -> None:
+    raw = raw_mask((120, 120))
+    limit = int(MAX_FAR_SNAP_SHARE * raw.size)  # 72 of 14,400 pixels
+    assert limit == 72
+    ok = raw.copy()
+    ok.ravel()[:limit] = FAR_SNAP + 1  # just far enough to count
+    np.testing.assert_array_equal(mask_to_labels(ok), expected_labels(raw))
+    faint = raw.copy()
+    faint.ravel()[:500] = 255 - FAR_SNAP  # moved by FAR_SNAP: not counted, however many
+    np.testing.assert_array_equal(mask_to_labels(faint)[0], 2)
+    refused = raw.copy()
+    refused.ravel()[: limit + 1] = FAR_SNAP + 1
+    with pytest.raises(DataFormatError, match=rf"<array>: {limit + 1} of 14400 pixels"):
+        mask_to_labels(refused)
 
 
 @pytest.mark.parametrize("value", [64, 192, SNAP_TOLERANCE + 1])
@@ -201,6 +265,33 @@ def test_empty_folder_raises(tmp_path: Path) -> None:
         load_wbc(2, root=tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        ("image ID,class label\n1,2\n2,1\n".encode("utf-16"), "UTF-16 byte-order mark"),
+        ("image ID,class label\n1,2\n".encode("utf-16-le"), "NUL byte at offset 1, line 1"),
+        ("image ID,class label,remarque\n1,2,\n2,1,noyau bilobé\n".encode("latin-1"), "line 3"),
+        (b"image ID,class label\n1,2\xff\n", "byte 0xff at offset 24, line 2"),
+    ],
+    ids=["utf16-bom", "utf16-no-bom", "latin1", "invalid-byte"],
+)
+def test_csv_not_utf8_names_file(wbc_root: Path, content: bytes, detail: str) -> None:
+    csv_path = wbc_root / "wbc" / "Class Labels of Dataset 1.csv"
+    csv_path.write_bytes(content)
+    with pytest.raises(DataFormatError, match="Class Labels of Dataset 1.csv is not UTF-8") as info:
+        load_wbc(1, root=wbc_root)
+    assert detail in str(info.value) and "\n" not in str(info.value)
+    assert info.value.path == csv_path
+    with pytest.raises(DataFormatError, match="is not UTF-8"):
+        read_class_labels(csv_path)
+
+
+def test_csv_with_utf8_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_bytes("image ID,class label\r\n1,3\r\n2,\r\n".encode("utf-8-sig"))
+    assert read_class_labels(path) == {"1": 3, "2": 0}
+
+
 def test_csv_header_variants_and_bad_rows(tmp_path: Path) -> None:
     write_wbc(tmp_path, 2, header="image ID,class", labels=("5", "", "3"))
     np.testing.assert_array_equal(load_wbc(2, root=tmp_path).class_labels, [5, 0, 3])
@@ -216,14 +307,80 @@ def test_csv_header_variants_and_bad_rows(tmp_path: Path) -> None:
 
 
 def test_missing_dataset_says_how_to_get_it(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
     with pytest.raises(DataUnavailableError) as info:
-        load_wbc(1, root=tmp_path / "nowhere")
+        load_wbc(1, root=empty)
     message = str(info.value)
     assert "medgraph data fetch wbc1" in message
-    assert "MEDGRAPH_DATA" in message and str(tmp_path / "nowhere") in message
+    assert "MEDGRAPH_DATA" in message and str(empty) in message
     assert "\n" not in message
     with pytest.raises(DataUnavailableError, match="https://www.fc.up.pt"):
         locate("ph2")
+
+
+# -- misconfigured locations ---------------------------------------------------------------------
+
+
+def test_missing_env_folder_is_an_error_not_a_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("MEDGRAPH_DATA", str(missing))
+    with caplog.at_level(logging.WARNING), pytest.raises(DataConfigError) as info:
+        load_dataset("wbc1", source="auto", n_phantoms=2)
+    assert not isinstance(info.value, DataUnavailableError)  # the "auto" fallback catches those
+    assert str(info.value) == (
+        f"MEDGRAPH_DATA={missing} does not exist; point it at a folder holding the data sets "
+        "(see data/README.md) or unset it to use the synthetic phantoms"
+    )
+    assert info.value.setting == "MEDGRAPH_DATA" and info.value.path == missing
+    assert "phantoms instead" not in caplog.text
+    with pytest.raises(DataConfigError, match="MEDGRAPH_DATA=.*does not exist"):
+        load_wbc(2)
+    with pytest.raises(DataConfigError, match="MEDGRAPH_DATA=.*does not exist"):
+        locate("isic2017")
+    a_file = tmp_path / "data.txt"
+    a_file.write_text("not a folder")
+    monkeypatch.setenv("MEDGRAPH_DATA", str(a_file))
+    with pytest.raises(DataConfigError, match=r"data\.txt is not a folder"):
+        load_dataset("wbc2", source="auto")
+
+
+def test_env_folder_without_the_data_set_still_falls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    empty = tmp_path / "shared"
+    empty.mkdir()
+    monkeypatch.setenv("MEDGRAPH_DATA", str(empty))
+    with caplog.at_level(logging.WARNING, logger="medgraph.data.loaders"):
+        ds = load_dataset("wbc2", source="auto", n_phantoms=1)
+    assert ds.source == "phantom" and len(ds) == 1
+    assert f"MEDGRAPH_DATA={empty}" in caplog.text and "phantoms instead" in caplog.text
+
+
+def test_missing_explicit_root_is_an_error(tmp_path: Path, wbc_root: Path) -> None:
+    missing = tmp_path / "typo"
+    for call in (
+        lambda: load_dataset("wbc1", source="auto", root=missing),
+        lambda: load_dataset("wbc1", source="real", root=missing),
+        lambda: load_wbc(1, root=missing),
+        lambda: locate("wbc1", root=missing),
+    ):
+        with pytest.raises(DataConfigError, match=r"^root=.*typo does not exist; pass the data-"):
+            call()
+    assert locate("wbc1", root=wbc_root) == wbc_root / "wbc"  # an existing root is fine
+
+
+def test_cli_reports_missing_env_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setenv("MEDGRAPH_DATA", str(missing))
+    status = cli_main(["list"])  # must not raise
+    out, err = capsys.readouterr()
+    assert isinstance(status, int) and "Traceback" not in err
+    assert f"MEDGRAPH_DATA={missing} does not exist" in out + err
 
 
 # -- load_dataset ---------------------------------------------------------------------------------
@@ -251,10 +408,50 @@ def test_phantom_default_size_is_real_size(monkeypatch: pytest.MonkeyPatch) -> N
         calls.append((n, seed, style))
         return "stub"
 
-    monkeypatch.setattr(loaders, "make_wbc_phantoms", fake)
+    for name in ("wbc1", "wbc2"):
+        info = REGISTRY[name]
+        loader = dataclasses.replace(info.loader, make_phantoms=fake)
+        monkeypatch.setitem(REGISTRY, name, dataclasses.replace(info, loader=loader))
     load_dataset("wbc1", source="phantom")
     load_dataset("wbc2", source="auto", seed=7)
-    assert calls == [(300, 0, "wbc1"), (100, 7, "wbc2")]
+    load_dataset("wbc2", source="phantom", n_phantoms=3.0, seed=1)
+    assert calls == [(300, 0, "wbc1"), (100, 7, "wbc2"), (3, 1, "wbc2")]
+
+
+def test_registry_loaders_are_callables_used_by_load_dataset(
+    wbc_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_loader = {name for name, info in REGISTRY.items() if info.loader is not None}
+    assert with_loader == {"wbc1", "wbc2"}
+    for name, reader, size in (("wbc1", read_wbc1, 300), ("wbc2", read_wbc2, 100)):
+        loader = get_info(name).loader
+        assert isinstance(loader, Loader) and loader.read is reader and callable(loader.read)
+        assert loader.make_phantoms is wbc_phantoms and loader.phantom_style == name
+        assert loader.real_size == size
+        assert str(loader).startswith(f"medgraph.data.registry.read_{name}(root)")
+        assert f"style={name!r}" in str(loader)
+    # the reader reads the published layout; the phantom maker matches make_wbc_phantoms
+    assert read_wbc1(wbc_root).checksum == load_wbc(1, root=wbc_root).checksum
+    assert get_info("wbc2").loader.phantoms(2, seed=4).checksum == (
+        make_wbc_phantoms(2, seed=4, style="wbc2").checksum
+    )
+    # load_dataset calls whatever the registry entry holds
+    seen = []
+
+    def fake_read(root: str | Path | None) -> SegmentationDataset:
+        seen.append(root)
+        return make_wbc_phantoms(1, seed=0, style="wbc1", size=16)
+
+    info = get_info("wbc1")
+    loader = dataclasses.replace(info.loader, read=fake_read)
+    monkeypatch.setitem(REGISTRY, "wbc1", dataclasses.replace(info, loader=loader))
+    assert len(load_dataset("wbc1", source="real", root="anywhere")) == 1
+    assert len(load_dataset("wbc1", source="auto", root=wbc_root)) == 1
+    assert seen == ["anywhere", wbc_root]
+    with pytest.raises(TypeError, match="loader must be a Loader"):
+        dataclasses.replace(info, loader="medgraph.data.load_wbc(1)")
+    with pytest.raises(TypeError, match="callables"):
+        Loader("load_wbc", wbc_phantoms, phantom_style="wbc1", real_size=300)
 
 
 def test_load_dataset_rejects_unknown_and_unimplemented() -> None:
@@ -490,6 +687,8 @@ def test_real_wbc1() -> None:
     assert sum(im.shape[:2] == (120, 120) for im in ds.images) == 224
     assert all(88 <= min(im.shape[:2]) and max(im.shape[:2]) <= 120 for im in ds.images)
     assert list(ds.class_counts().values()) == [176, 53, 48, 22, 1]
+    # the pixels every committed wbc1 report was computed from (reports/*/results.json)
+    assert ds.checksum == "94ea0a26974413f7ac33a189be20d809c7f47d7595d70c59a5c0616303492e80"
 
 
 @needs_real
@@ -503,3 +702,5 @@ def test_real_wbc2() -> None:
     raw = np.asarray(Image.open(REAL_ROOT / "wbc" / "Dataset 2" / "034.png"))
     stray = ~np.isin(raw, (0, 128, 255))
     assert stray.sum() > 0 and (ds.masks[ds.ids.index("034")][stray] == 0).all()
+    # the pixels every committed wbc2 report was computed from (reports/*/results.json)
+    assert ds.checksum == "1b2f8ea0ca6c084a4a931dd469fe056ee111490ee84c8293988822c5e6a8ac48"

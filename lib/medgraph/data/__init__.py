@@ -1,7 +1,9 @@
 """Data layer: the registry of data sets, loaders of their published layouts, phantoms, fetching.
 
-- :data:`REGISTRY` / :func:`get_info`: source, licence, citation, layout, counts, how to get it;
-- :func:`locate`: find a data set on disk (explicit root, ``MEDGRAPH_DATA``, then the cache);
+- :data:`REGISTRY` / :func:`get_info`: source, licence, citation, layout, counts, how to get it,
+  and the :class:`Loader` (reader and phantom generator) where one exists;
+- :func:`locate`: find a data set on disk (explicit root, ``MEDGRAPH_DATA``, then the cache); a
+  root or ``MEDGRAPH_DATA`` naming a missing folder raises :class:`DataConfigError`;
 - :func:`fetch`: download an automatic data set, or register a local copy (``--from``);
 - :func:`load_dataset`: real data when present, seeded phantoms otherwise; :func:`load_wbc`,
   :func:`make_wbc_phantoms`;
@@ -14,6 +16,7 @@ The command line is ``python -m medgraph data list | info NAME | fetch NAME [--f
 
 from medgraph.data.dataset import CLASS_NAMES, LABEL_NAMES, SegmentationDataset
 from medgraph.data.errors import (
+    DataConfigError,
     DataError,
     DataFormatError,
     DataUnavailableError,
@@ -23,18 +26,20 @@ from medgraph.data.fetch import fetch
 from medgraph.data.loaders import load_dataset
 from medgraph.data.paths import cache_dir, data_root, locate
 from medgraph.data.phantoms import make_wbc_phantoms
-from medgraph.data.registry import REGISTRY, DatasetInfo, Download, get_info, names
+from medgraph.data.registry import REGISTRY, DatasetInfo, Download, Loader, get_info, names
 from medgraph.data.wbc import load_wbc
 
 __all__ = [
     "CLASS_NAMES",
     "LABEL_NAMES",
     "REGISTRY",
+    "DataConfigError",
     "DataError",
     "DataFormatError",
     "DataUnavailableError",
     "DatasetInfo",
     "Download",
+    "Loader",
     "SegmentationDataset",
     "UnknownDatasetError",
     "cache_dir",

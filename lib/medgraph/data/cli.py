@@ -7,12 +7,14 @@
     medgraph data fetch NAME [--from DIR] [--dest DIR] [--quiet]
 
 It returns the exit status: 0 on success, 2 on any error, which is printed as one line on stderr
-(no traceback).
+(no traceback), 141 (like a program killed by SIGPIPE) when its reader stops reading early, as
+``medgraph data list | head -1`` does, which ends quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -100,7 +102,7 @@ def _info(name: str) -> int:
         ("layout", info.layout),
         ("expected counts", "; ".join(f"{k}: {v}" for k, v in info.expected_counts.items()) or "-"),
         ("how to get it", info.how_to_get),
-        ("loader", info.loader or "not written yet"),
+        ("loader", str(info.loader) if info.loader is not None else "not written yet"),
     ]
     if info.downloads:
         fields.append(
@@ -142,16 +144,35 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdout_closed() -> int:
+    """The reader of stdout went away: send what is left to devnull, end quietly (SIGPIPE's 141).
+
+    Python flushes stdout again at exit; pointing its file descriptor at devnull keeps that last
+    flush from printing a second BrokenPipeError.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``medgraph data`` with the arguments that follow ``data``; return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(args_list)
         if args.command == "list":
-            return _list()
-        if args.command == "info":
-            return _info(args.name)
-        return _fetch(args)
+            code = _list()
+        elif args.command == "info":
+            code = _info(args.name)
+        else:
+            code = _fetch(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except _UsageError as exc:
         print(f"{_PROG}: {exc} (see `{_PROG} --help`)", file=sys.stderr)
         return 2

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DataError", "DataUnavailableError", "DataFormatError", "UnknownDatasetError"]
+__all__ = [
+    "DataError",
+    "DataConfigError",
+    "DataUnavailableError",
+    "DataFormatError",
+    "UnknownDatasetError",
+]
 
 
 def _one_line(message: object) -> str:
@@ -21,6 +27,27 @@ class DataError(Exception):
 
     def __init__(self, message: object) -> None:
         super().__init__(_one_line(message))
+
+
+class DataConfigError(DataError):
+    """The data layer was told to look somewhere that does not exist.
+
+    Raised when ``MEDGRAPH_DATA`` or an explicit ``root`` names a missing folder (or a file). It
+    is deliberately not a :class:`DataUnavailableError`, so ``load_dataset(..., source="auto")``
+    does not fall back to phantoms: a typo in a path must not silently replace the real data.
+
+    Attributes
+    ----------
+    setting : str
+        What named the path: ``"MEDGRAPH_DATA"`` or ``"root"``.
+    path : pathlib.Path
+        The path as given (``~`` expanded).
+    """
+
+    def __init__(self, message: object, setting: str = "", path: str | Path | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.path = Path(path) if path is not None else None
 
 
 class DataUnavailableError(DataError):

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 from medgraph.data.dataset import SegmentationDataset
 from medgraph.data.errors import DataError, DataUnavailableError
 from medgraph.data.paths import locate
-from medgraph.data.phantoms import make_wbc_phantoms
 from medgraph.data.registry import get_info
-from medgraph.data.wbc import load_wbc
 
 __all__ = ["load_dataset", "SOURCES"]
 
 logger = logging.getLogger(__name__)
 
 SOURCES = ("auto", "real", "phantom")
-
-# name -> (reader of the real data, phantom style, size of the real set)
-_SEGMENTATION: dict[str, tuple[Callable[[str | Path | None], SegmentationDataset], str, int]] = {
-    "wbc1": (lambda root: load_wbc(1, root), "wbc1", 300),
-    "wbc2": (lambda root: load_wbc(2, root), "wbc2", 100),
-}
 
 
 def load_dataset(
@@ -40,12 +31,16 @@ def load_dataset(
     Parameters
     ----------
     name : {"wbc1", "wbc2"}
-        Registry name. Other registered names raise :class:`DataError` until their loader exists.
+        Registry name. The entry's :class:`~medgraph.data.Loader` says how to read it and which
+        phantoms stand in for it; other registered names (no loader yet) raise
+        :class:`DataError`.
     source : {"auto", "real", "phantom"}
         ``"real"`` reads the published files (:class:`DataUnavailableError` when absent);
         ``"phantom"`` generates :func:`make_wbc_phantoms`; ``"auto"`` reads the real files when
         :func:`locate` finds them and otherwise generates phantoms, logging a warning that says so.
-        A real copy that is found but broken raises rather than falling back.
+        A real copy that is found but broken raises rather than falling back, and so does a
+        ``root`` or ``MEDGRAPH_DATA`` naming a folder that does not exist
+        (:class:`~medgraph.data.DataConfigError`).
     root : str or Path, optional
         Where to look first for the real data (see :func:`locate`).
     n_phantoms : int, optional
@@ -57,24 +52,32 @@ def load_dataset(
     -------
     SegmentationDataset
         With ``source`` saying which it is.
+
+    Raises
+    ------
+    DataConfigError
+        When ``root`` or ``MEDGRAPH_DATA`` names a missing folder (also with ``"auto"``).
+    DataUnavailableError
+        With ``"real"``, when no copy is found.
+    DataFormatError
+        When a copy is found but its files are broken.
     """
-    get_info(name)  # unknown names: UnknownDatasetError listing the known ones
-    if name not in _SEGMENTATION:
+    info = get_info(name)  # unknown names: UnknownDatasetError listing the known ones
+    if info.loader is None:
         raise DataError(
             f"no loader for {name!r} yet; its registry entry exists (`medgraph data info {name}`)"
         )
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
-    read_real, style, real_size = _SEGMENTATION[name]
+    loader = info.loader
     if source == "real":
-        return read_real(root)
+        return loader.read(root)
     if source == "auto":
         try:
-            locate(name, root)
+            locate(name, root)  # DataConfigError (a misconfigured path) is not caught
         except DataUnavailableError as exc:
-            count = real_size if n_phantoms is None else n_phantoms
+            count = loader.real_size if n_phantoms is None else int(n_phantoms)
             logger.warning("%s; using %d synthetic phantoms instead (seed %d)", exc, count, seed)
         else:
-            return read_real(root)
-    count = real_size if n_phantoms is None else int(n_phantoms)
-    return make_wbc_phantoms(count, seed=seed, style=style)
+            return loader.read(root)
+    return loader.phantoms(n_phantoms, seed=seed)

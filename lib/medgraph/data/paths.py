@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from medgraph.data.errors import DataUnavailableError
+from medgraph.data.errors import DataConfigError, DataUnavailableError
 from medgraph.data.registry import DatasetInfo, get_info
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "matches_layout",
     "count_problems",
     "unavailable_message",
+    "check_search_folder",
 ]
 
 ENV_DATA = "MEDGRAPH_DATA"
@@ -115,11 +116,45 @@ def _candidates(root: str | Path | None) -> list[tuple[str, Path | None]]:
     ]
 
 
+def check_search_folder(label: str, path: Path) -> None:
+    """Refuse a search location that the user named but that is not a folder.
+
+    Parameters
+    ----------
+    label : {"root", "MEDGRAPH_DATA"}
+        What named ``path``: the explicit ``root`` argument or the environment variable.
+    path : Path
+        The location as given.
+
+    Raises
+    ------
+    DataConfigError
+        When ``path`` does not exist or is not a directory; the one-line message names the
+        setting, the path and how to fix it.
+    """
+    if path.is_dir():
+        return
+    what = "is not a folder" if path.exists() else "does not exist"
+    if label == ENV_DATA:
+        fix = (
+            "point it at a folder holding the data sets (see data/README.md) or unset it to use "
+            "the synthetic phantoms"
+        )
+    else:
+        fix = (
+            "pass the data-set folder or a folder holding it (see data/README.md), or leave root "
+            f"unset to search {ENV_DATA} and the cache"
+        )
+    raise DataConfigError(f"{label}={path} {what}; {fix}", setting=label, path=path)
+
+
 def locate(name: str, root: str | Path | None = None) -> Path:
     """Find the folder of a data set on disk; never downloads.
 
     Looks, in order, in ``root`` (the data-set folder itself or a directory holding it), in the
-    directory named by ``MEDGRAPH_DATA``, and in :func:`cache_dir`.
+    directory named by ``MEDGRAPH_DATA``, and in :func:`cache_dir`. ``root`` and
+    ``MEDGRAPH_DATA`` must name existing folders when they are consulted: a missing one is a
+    configuration error, never a reason to look elsewhere (a missing cache is simply empty).
 
     Parameters
     ----------
@@ -135,6 +170,9 @@ def locate(name: str, root: str | Path | None = None) -> Path:
 
     Raises
     ------
+    DataConfigError
+        When ``root`` does not exist, or when the search reaches ``MEDGRAPH_DATA`` and it names a
+        missing folder (an existing ``root`` that holds the data set is returned first).
     DataUnavailableError
         When no location holds it; the message lists where it looked and how to get it.
     UnknownDatasetError
@@ -147,6 +185,8 @@ def locate(name: str, root: str | Path | None = None) -> Path:
             if label == ENV_DATA:
                 looked.append(f"{ENV_DATA} (not set)")
             continue
+        if label != "cache":
+            check_search_folder(label, base)
         found = find_in(info, base)
         if found is not None:
             return found.absolute()

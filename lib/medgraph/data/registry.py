@@ -2,7 +2,11 @@
 
 Each :class:`DatasetInfo` records the official source, the licence, the citation, the published
 folder layout, the expected file counts, whether :func:`medgraph.data.fetch` can download it, and
-how to get it otherwise. The registry never touches the network or the disk.
+how to get it otherwise; where a loader exists, its :class:`Loader` holds the function that reads
+the published layout and the phantom generator that stands in for it offline. The registry never
+touches the network or the disk, and imports no loader until one is called (the readers import
+:mod:`medgraph.data.wbc` and :mod:`medgraph.data.phantoms` lazily, which also avoids an import
+cycle: the readers use :func:`medgraph.data.locate`, which uses this registry).
 
 Downloads and checksums
 -----------------------
@@ -16,13 +20,28 @@ which bytes it used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from medgraph.data.errors import UnknownDatasetError
 
-__all__ = ["Download", "DatasetInfo", "REGISTRY", "get_info", "names"]
+if TYPE_CHECKING:
+    from medgraph.data.dataset import SegmentationDataset
+
+__all__ = [
+    "Download",
+    "Loader",
+    "DatasetInfo",
+    "REGISTRY",
+    "get_info",
+    "names",
+    "read_wbc1",
+    "read_wbc2",
+    "wbc_phantoms",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,76 @@ class Download:
     sha256: str | None = None
     extract: bool = False
     strip_top: bool = False
+
+
+def _qualified_name(function: Callable[..., object]) -> str:
+    module = getattr(function, "__module__", None)
+    name = getattr(function, "__qualname__", None) or repr(function)
+    return f"{module}.{name}" if module else name
+
+
+@dataclass(frozen=True)
+class Loader:
+    """How :func:`medgraph.data.load_dataset` reads a data set, and imitates it offline.
+
+    Attributes
+    ----------
+    read : callable
+        ``read(root)`` returns the real data set as a
+        :class:`~medgraph.data.SegmentationDataset`, read from its published layout; ``root`` is
+        as for :func:`medgraph.data.locate` (``None``: search ``MEDGRAPH_DATA`` and the cache).
+    make_phantoms : callable
+        ``make_phantoms(n, seed=seed, style=phantom_style)`` returns ``n`` seeded synthetic
+        images in the style of the data set, with masks.
+    phantom_style : str
+        The style passed to ``make_phantoms``.
+    real_size : int
+        Number of images of the complete real set: the default number of phantoms.
+    """
+
+    read: Callable[[str | Path | None], SegmentationDataset]
+    make_phantoms: Callable[..., SegmentationDataset]
+    phantom_style: str
+    real_size: int
+
+    def __post_init__(self) -> None:
+        if not (callable(self.read) and callable(self.make_phantoms)):
+            raise TypeError("Loader.read and Loader.make_phantoms must be callables")
+        if self.real_size < 1:
+            raise ValueError(f"real_size must be >= 1, not {self.real_size}")
+
+    def phantoms(self, n: int | None = None, seed: int = 0) -> SegmentationDataset:
+        """``n`` phantoms (default :attr:`real_size`) in this data set's style."""
+        count = self.real_size if n is None else int(n)
+        return self.make_phantoms(count, seed=seed, style=self.phantom_style)
+
+    def __str__(self) -> str:
+        return (
+            f"{_qualified_name(self.read)}(root); offline: "
+            f"{_qualified_name(self.make_phantoms)}(n, seed, style={self.phantom_style!r}), "
+            f"n = {self.real_size} by default"
+        )
+
+
+def read_wbc1(root: str | Path | None = None) -> SegmentationDataset:
+    """WBC data set 1 from its published layout: :func:`medgraph.data.load_wbc` ``(1, root)``."""
+    from medgraph.data.wbc import load_wbc  # lazy: wbc -> paths -> registry
+
+    return load_wbc(1, root)
+
+
+def read_wbc2(root: str | Path | None = None) -> SegmentationDataset:
+    """WBC data set 2 from its published layout: :func:`medgraph.data.load_wbc` ``(2, root)``."""
+    from medgraph.data.wbc import load_wbc  # lazy: wbc -> paths -> registry
+
+    return load_wbc(2, root)
+
+
+def wbc_phantoms(n: int, seed: int = 0, style: str = "wbc1") -> SegmentationDataset:
+    """Synthetic WBC images: :func:`medgraph.data.make_wbc_phantoms` (imported when called)."""
+    from medgraph.data.phantoms import make_wbc_phantoms  # lazy: numpy/scipy rendering
+
+    return make_wbc_phantoms(n, seed=seed, style=style)
 
 
 @dataclass(frozen=True)
@@ -85,8 +174,9 @@ class DatasetInfo:
     markers : tuple of str
         Relative paths that identify the folder; a directory qualifies when at least one of them
         exists in it. Empty: any directory named as in ``folders`` qualifies.
-    loader : str or None
-        The function that reads it, or ``None`` while no loader exists yet.
+    loader : Loader or None
+        Its reader and phantom generator (used by :func:`medgraph.data.load_dataset`), or
+        ``None`` while no loader exists yet.
     notes : str
         Anything else worth knowing (quirks of the files, local copies).
     """
@@ -103,12 +193,17 @@ class DatasetInfo:
     downloads: tuple[Download, ...] = ()
     how_to_get: str = ""
     markers: tuple[str, ...] = ()
-    loader: str | None = None
+    loader: Loader | None = None
     notes: str = ""
 
     def __post_init__(self) -> None:
         if not self.folders:
             raise ValueError(f"data set {self.name!r} needs at least one folder name")
+        if self.loader is not None and not isinstance(self.loader, Loader):
+            raise TypeError(
+                f"data set {self.name!r}: loader must be a Loader or None, not "
+                f"{type(self.loader).__name__}"
+            )
         if self.auto_download and not self.downloads:
             raise ValueError(f"automatic data set {self.name!r} lists no downloads")
         object.__setattr__(self, "expected_counts", MappingProxyType(dict(self.expected_counts)))
@@ -173,7 +268,7 @@ def _entries() -> list[DatasetInfo]:
             downloads=(_WBC_ARCHIVE,),
             how_to_get=_WBC_HOW.format(name="wbc1"),
             markers=("Dataset 1",),
-            loader="medgraph.data.load_wbc(1)",
+            loader=Loader(read_wbc1, wbc_phantoms, phantom_style="wbc1", real_size=300),
             notes=(
                 "The authors added some class labels themselves and warn that they were not "
                 "checked by experts. The images were taken with a Motic Moticam Pro 252A camera; "
@@ -201,7 +296,7 @@ def _entries() -> list[DatasetInfo]:
             downloads=(_WBC_ARCHIVE,),
             how_to_get=_WBC_HOW.format(name="wbc2"),
             markers=("Dataset 2",),
-            loader="medgraph.data.load_wbc(2)",
+            loader=Loader(read_wbc2, wbc_phantoms, phantom_style="wbc2", real_size=100),
             notes=(
                 "Five masks (034, 035, 047, 050, 076) hold a few stray grey values between 2 and "
                 "50 (anti-aliasing); the loader snaps every pixel to the nearest of 0/128/255."
