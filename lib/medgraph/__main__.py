@@ -3,10 +3,14 @@
 - ``medgraph data list | info NAME | fetch NAME [--from DIR] [--dest DIR]``: the data layer
   (:mod:`medgraph.data.cli`);
 - ``medgraph run --profile quick [--only 01]``: the papermill runner (:mod:`medgraph.runs`).
+
+A reader that stops early (``medgraph data list | head -1``) ends the command quietly, with exit
+status 141 (as for a program killed by SIGPIPE) and no traceback.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,7 +24,22 @@ commands:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the sub-command; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _dispatch(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        return code
+    except BrokenPipeError:
+        # the reader went away: what is left goes to devnull, so that Python's flush at exit
+        # does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+        return 141
+
+
+def _dispatch(args: list[str]) -> int:
     if not args or args[0] in {"-h", "--help", "help"}:
         print(USAGE)
         return 0 if args else 2
