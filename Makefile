@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make reports   set up what is missing, then regenerate every report of the quick profile
-#   make test      set up what is missing, then run the test suite
+#   make test      set up what is missing, then run the linter and the test suite
 # `make reports PROFILE=paper` regenerates the committed paper-profile reports (needs the real data;
 # set MEDGRAPH_DATA to a folder that holds them, see data/README.md).
 
@@ -28,12 +28,17 @@ $(VENV)/.medgraph-installed: pyproject.toml
 reports: setup
 	$(PY) -m medgraph.runs --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
 
-test: setup
+# the folders the linter checks (notebooks/: the py:percent twins; the .ipynb are excluded)
+LINTED := lib tests benchmarks tools notebooks templates
+
+# the linter first (fail fast), then every test; `$(PY) -m pytest -m "not slow"` leaves out the
+# notebook smoke runs for a fast inner loop
+test: lint
 	$(PY) -m pytest -q
 
 lint: setup
-	$(PY) -m ruff check lib tests benchmarks notebooks
-	$(PY) -m ruff format --check lib tests benchmarks
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
 
 bench: setup
 	$(PY) benchmarks/bench_superpixels.py

@@ -93,23 +93,23 @@ from medgraph.classification import (
     run_cell_type_experiment,
 )
 from medgraph.graphs import build_superpixel_graphs
-from medgraph.models import PAPER_PARAMS_M
+from medgraph.metrics import aggregate_over_seeds
+from medgraph.options import RunOptions, split_settings
 from medgraph.published import (
+    PAPER_PARAMS_M,
     PAPER_ROW,
     SMGNN_CELL_TYPE_ACCURACY,
     smgnn_classification_table,
     smgnn_segmentation_table,
 )
 from medgraph.reporting import Report, count_noun, format_mean_std
-from medgraph.experiments import (
-    aggregate_over_seeds,
-    classifies_cell_types,
+from medgraph.segmentation import (
     compare_segmentation_models,
-    load_study_data,
+    predict_dataset,
     run_provenance,
-    segmentation_study,
 )
-from medgraph.result_cache import predict_dataset, resolve_result_cache
+from medgraph.store import resolve_result_cache
+from medgraph.studies.smgnn_vs_baselines import STUDY, classifies_cell_types
 from medgraph.superpixels import snic
 from medgraph.training import select_device
 from medgraph.viz import draw_superpixel_graph, label_to_grey
@@ -117,7 +117,7 @@ from medgraph.viz import draw_superpixel_graph, label_to_grey
 run_classification = classifies_cell_types(run_classification, dataset)
 # every training run of the notebook, grouped as its tables are (the same plan that
 # `python -m medgraph.pieces` trains piece by piece into the result cache)
-study = segmentation_study(
+study = STUDY.plan(
     dict(
         models=models,
         seeds=seeds,
@@ -161,6 +161,9 @@ report = Report(
 )
 device = select_device(device)
 cache = resolve_result_cache(result_cache)
+# how the runs are carried out (never what they train): the device, the result cache and any
+# option keys of `config` such as `progress`
+options = RunOptions(device=str(device), result_cache=cache, **split_settings(config)[1])
 print("device:", device, "| result cache:", cache)
 print(base_config)
 
@@ -168,7 +171,15 @@ print(base_config)
 # ## 1 · Data and split
 
 # %%
-ds, splits = load_study_data(dataset, data_source, data_root, n_phantoms, split_seed)
+ds, splits = STUDY.data_and_splits(
+    dict(
+        dataset=dataset,
+        data_source=data_source,
+        data_root=data_root,
+        n_phantoms=n_phantoms,
+        split_seed=split_seed,
+    )
+)
 report.add_dataset(ds.describe())
 print(ds.describe())
 print({name: len(idx) for name, idx in zip(["train", "val", "test"], splits, strict=True)})
@@ -214,16 +225,14 @@ plt.show()
 # %%
 group = study["comparison"]
 runs, scores = compare_segmentation_models(
-    ds, group.variants, group.seeds, splits, group.config, device=device, result_cache=cache
+    STUDY.name, ds, group.variants, group.seeds, splits, group.config, options
 )
 table, per_seed = aggregate_over_seeds(scores, runs)
 paper = smgnn_segmentation_table(dataset) if dataset in ("wbc1", "wbc2") else None
 if paper is not None:
     table["paper row"] = table["model"].map(PAPER_ROW)
     table = table.merge(paper.rename(columns={"model": "paper row"}), on="paper row", how="left")
-    table["paper_parameters_M"] = table["model"].map(
-        lambda m: 7e-3 if m == "smgnn" else PAPER_PARAMS_M.get(m)
-    )
+    table["paper_parameters_M"] = table["model"].map(PAPER_PARAMS_M)
 report.table(
     "segmentation_comparison",
     table,
@@ -285,7 +294,7 @@ if run_ablations:
     for key in ("lambda", "gnn", "scale"):
         group = study[key]
         ablation_runs[key], abl_scores = compare_segmentation_models(
-            ds, group.variants, group.seeds, splits, group.config, device=device, result_cache=cache
+            STUDY.name, ds, group.variants, group.seeds, splits, group.config, options
         )
         ablation_tables[key] = aggregate_over_seeds(abl_scores)[0]
     for key, kind in [("lambda", "λ"), ("gnn", "GNN"), ("scale", "scale")]:
@@ -424,9 +433,9 @@ for _, row in table.iterrows():
 # %% [markdown]
 # ## 7 · Where each run was trained
 #
-# With `result_cache` set, a run already trained with the same data, split, settings and code is
-# loaded instead of trained again (`medgraph.result_cache`), so the study can be assembled from
-# pieces trained in separate sessions or on another machine. This table says, for every run, on
+# With `result_cache` set, a run already trained with the same data, split, hyperparameters and
+# recipe version is loaded instead of trained again (`medgraph.store`), so the study can be
+# assembled from pieces trained in separate sessions or on another machine. This table says, for every run, on
 # which device and at which revision it was trained, and whether it came from the cache (a file
 # name) or from the committed store (`trained/<file>`: a baseline's weights are not kept there,
 # only its predictions); the `seconds_per_epoch` of the tables above were measured there.
@@ -434,8 +443,9 @@ for _, row in table.iterrows():
 # A run cut off by the end of a machine session continues from its resume state when asked for
 # again; `resumed_at` lists the epochs where it did. It ends bit for bit as a run trained in one go
 # would, and its `train_seconds` count the epochs of the interrupted calls. `code_fingerprint` names
-# the training code that trained each run: an older version appears only where
-# `medgraph.result_cache.EQUIVALENT_CODE` records the evidence that it trains the same runs.
+# the training code of runs stored before recipe versions existed (their carry-over into the
+# versioned store, with the evidence that the code trains them bit for bit alike, is recorded in
+# `trained/MIGRATION.md`).
 
 # %%
 provenance = run_provenance(trained)

@@ -66,23 +66,17 @@ from medgraph.embeddings import (
     class_pair_cosines,
     embedding_separation,
     metric_target_fit,
+    node_embeddings,
     sample_nodes,
     umap_2d,
 )
-from medgraph.experiments import (
-    load_study_data,
-    metric_learning_study,
-    node_embeddings,
-    run_provenance,
-)
 from medgraph.graphs import node_metric_score
+from medgraph.metrics import evaluate_segmentation, summarize_segmentation
+from medgraph.options import RunOptions, split_settings
 from medgraph.reporting import Report, format_mean_std
-from medgraph.result_cache import cached_train_segmentation, resolve_result_cache
-from medgraph.segmentation import (
-    SegmentationConfig,
-    evaluate_segmentation,
-    summarize_segmentation,
-)
+from medgraph.segmentation import SegmentationConfig, run_provenance, train_or_load
+from medgraph.store import resolve_result_cache
+from medgraph.studies.metric_learning import STUDY
 from medgraph.training import select_device
 
 report = Report(
@@ -108,6 +102,9 @@ report = Report(
 )
 device = select_device(device)
 cache = resolve_result_cache(result_cache)
+# how the runs are carried out (never what they train): the device, the result cache and any
+# option keys of `config` such as `progress`
+options = RunOptions(device=str(device), result_cache=cache, **split_settings(config)[1])
 print("device:", device, "| result cache:", cache)
 
 # %% [markdown]
@@ -115,24 +112,30 @@ print("device:", device, "| result cache:", cache)
 #
 # The paper's 80/10/10 split; both models see the same training images, validation images (used
 # for early model selection only) and test images (used only for what follows). With
-# `result_cache` set, a model already trained with the same data, split, settings and code is
-# loaded instead of trained again (`medgraph.result_cache`; section 6 lists where each was
-# trained).
+# `result_cache` set, a model already trained with the same data, split, hyperparameters and
+# recipe version is loaded instead of trained again (`medgraph.store`; section 6 lists where each
+# was trained).
 
 # %%
-ds, splits = load_study_data(dataset, data_source, data_root, n_phantoms, split_seed=seed)
+ds, splits = STUDY.data_and_splits(
+    dict(
+        dataset=dataset,
+        data_source=data_source,
+        data_root=data_root,
+        n_phantoms=n_phantoms,
+        seed=seed,
+    )
+)
 report.add_dataset(ds.describe())
 print({name: len(idx) for name, idx in zip(["train", "val", "test"], splits, strict=True)})
 
 # the two runs, planned as `python -m medgraph.pieces --run 03_...` plans them (same cache keys)
-study = metric_learning_study(dict(lambdas=lambdas, seed=seed, epochs=epochs, config=config))
+study = STUDY.plan(dict(lambdas=lambdas, seed=seed, epochs=epochs, config=config))
 runs = {}
 for model, overrides in study["metric"].variants.values():
     cfg = SegmentationConfig.from_any(study["metric"].config, **overrides)
     lam = overrides["lam"]
-    runs[lam] = cached_train_segmentation(
-        model, ds, splits, cfg, device=device, seed=seed, cache_dir=cache
-    )
+    runs[lam] = train_or_load(STUDY.name, model, ds, splits, cfg, seed, options)
     print(f"λ = {lam}: {len(runs[lam].history)} epochs, {runs[lam].seconds:.0f} s of training")
 
 rows = []

@@ -1,11 +1,16 @@
 """Cell-type classification: split, inputs, LightResNet, training, report, the experiment."""
 
+import dataclasses
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 
+from medgraph import transforms
 from medgraph.classification import (
     CELL_TYPES,
     PAPER_CLASS_ORDER,
@@ -24,6 +29,7 @@ from medgraph.classification import (
 from medgraph.data import make_wbc_phantoms
 from medgraph.models.common import count_parameters
 from medgraph.models.resnet import LightResNet
+from medgraph.training import NonFiniteLossError
 
 WBC2_COUNTS = (33, 37, 15, 12, 3)
 
@@ -138,6 +144,7 @@ def test_dihedral_augmentation_is_a_symmetry():
             assert torch.equal(a.flatten(1).sort(1).values, b.flatten(1).sort(1).values)
         seen.add(tuple(y[0, 0].flatten().tolist()))
     assert len(seen) == 8  # all eight symmetries of the square occur
+    assert augment_dihedral is transforms.augment_dihedral  # one implementation, shared
 
 
 def test_class_weights_balance_the_classes():
@@ -205,6 +212,100 @@ def test_training_is_seeded_and_keeps_global_rng(phantoms):
     assert h1["loss"] == h2["loss"]
     p1, p2, p3 = (torch.cat([p.flatten() for p in m.parameters()]) for m in (m1, m2, m3))
     assert torch.equal(p1, p2) and not torch.equal(p1, p3)
+
+
+def _reference_classifier(x, y, cfg, seed):
+    """The classifier's own training loop from before it ran on ``medgraph.training.fit``."""
+    targets = np.array([cfg.classes.index(int(v)) for v in y])
+    n, num_classes = targets.size, len(cfg.classes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LightResNet(x.shape[1], num_classes, cfg.widths, cfg.blocks, dropout=cfg.dropout)
+    rng = np.random.default_rng(seed)
+    y_all = torch.from_numpy(targets)
+    weight = None
+    if cfg.class_weighting == "balanced":
+        weight = torch.tensor(class_weights(targets, num_classes), dtype=torch.float32)
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    n_batches = math.ceil(n / cfg.batch_size)
+    scheduler = None
+    if cfg.lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimiser, T_max=cfg.epochs * n_batches, eta_min=cfg.lr / 100
+        )
+    losses, lrs = [], []
+    model.train()
+    for _ in range(cfg.epochs):
+        loss_sum = weight_sum = 0.0
+        for batch in np.array_split(rng.permutation(n), n_batches):
+            idx = torch.from_numpy(batch)
+            xb, yb = x[idx], y_all[idx]
+            if cfg.augment:
+                xb = augment_dihedral(xb, rng)
+            loss = F.cross_entropy(model(xb), yb, weight=weight)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
+            w = float(weight[yb].sum()) if weight is not None else float(len(batch))
+            loss_sum += float(loss.detach()) * w
+            weight_sum += w
+        losses.append(loss_sum / weight_sum)
+        lrs.append(optimiser.param_groups[0]["lr"])
+    model.eval()
+    return model, losses, lrs
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},  # augmentation, balanced weights, cosine schedule
+        {"augment": False, "class_weighting": "none", "lr_schedule": "constant"},
+        {"dropout": 0.2, "batch_size": 3},
+    ],
+)
+def test_training_on_fit_reproduces_the_classifiers_own_loop_bit_for_bit(phantoms, options):
+    x = classifier_inputs(phantoms.images[:11], phantoms.masks[:11], size=24)
+    y = phantoms.class_labels[:11]
+    cfg = ClassifierConfig(size=24, epochs=3, batch_size=4, widths=(4, 8), blocks=(1, 1))
+    cfg = dataclasses.replace(cfg, **options)
+    torch.manual_seed(9)  # dropout draws from torch's global stream
+    model, history = train_classifier(x, y, cfg, device="cpu", seed=3)
+    torch.manual_seed(9)
+    reference, losses, lrs = _reference_classifier(x, y, cfg, seed=3)
+    assert history["loss"] == losses and history["lr"] == lrs
+    assert len(history["accuracy"]) == len(history["seconds"]) == 3
+    for (name, a), (_, b) in zip(
+        model.state_dict().items(), reference.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
+def test_training_stops_on_a_non_finite_loss(phantoms):
+    x = classifier_inputs(phantoms.images[:4], size=16)
+    x[0, 0, 0, 0] = float("nan")
+    cfg = ClassifierConfig(size=16, epochs=1, widths=(4,), blocks=(1,), augment=False)
+    with pytest.raises(NonFiniteLossError):
+        train_classifier(x, phantoms.class_labels[:4], cfg, device="cpu")
+
+
+def test_training_device_defaults_to_select_device_auto(phantoms, monkeypatch):
+    import medgraph.classification.classifier as classifier
+
+    asked = []
+
+    def spy(preference):
+        asked.append(preference)
+        return torch.device("cpu")
+
+    monkeypatch.setattr(classifier, "select_device", spy)
+    x = classifier_inputs(phantoms.images[:4], size=16)
+    cfg = ClassifierConfig(size=16, epochs=1, widths=(4,), blocks=(1,))
+    train_classifier(x, phantoms.class_labels[:4], cfg)
+    ds = make_wbc_phantoms(12, seed=2, style="wbc2", size=24)
+    run_cell_type_experiment(ds, {"image only": None}, cfg)
+    assert asked == ["auto", "auto"]
 
 
 def test_training_rejects_unknown_labels(phantoms):
@@ -388,16 +489,16 @@ def test_classifier_inputs_cell_region():
 
 
 def test_experiment_cell_region_only_for_segmentation_sources(monkeypatch):
-    import medgraph.classification as cls
+    import medgraph.classification.experiment as experiment
 
     seen = []
-    real = cls.classifier_inputs
+    real = experiment.classifier_inputs
 
     def spy(images, segmentations=None, size=150, region="whole", margin=6):
         seen.append((segmentations is None, region, margin))
         return real(images, segmentations, size, region=region, margin=margin)
 
-    monkeypatch.setattr(cls, "classifier_inputs", spy)
+    monkeypatch.setattr(experiment, "classifier_inputs", spy)
     ds = make_wbc_phantoms(12, seed=2, style="wbc2", size=48)
     cfg = ClassifierConfig(
         size=32,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import medgraph.graphs as graphs
+import medgraph.graphs.cache as superpixel_cache
 from medgraph.graphs import (
     build_superpixel_graphs,
     cached_superpixels,
@@ -211,13 +212,13 @@ def test_offset_labels_and_features_of_unequal_sizes():
 
 def test_cache_hit_skips_the_algorithm(tmp_path: Path, monkeypatch):
     calls = []
-    real = graphs.compute_superpixels
+    real = superpixel_cache.compute_superpixels
 
     def counting(image, method, *args, **kwargs):
         calls.append(method)
         return real(image, method, *args, **kwargs)
 
-    monkeypatch.setattr(graphs, "compute_superpixels", counting)
+    monkeypatch.setattr(superpixel_cache, "compute_superpixels", counting)
     image = (np.random.default_rng(4).random((24, 24, 3)) * 255).astype(np.uint8)
     first = cached_superpixels(image, "slic", 16.0, tmp_path, compactness=10.0)
     second = cached_superpixels(image, "slic", 16.0, tmp_path, compactness=10.0)

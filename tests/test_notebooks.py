@@ -1,8 +1,15 @@
-"""Notebook hygiene (no outputs, one parameters cell, jupytext pair in sync) and smoke runs."""
+"""Notebook hygiene (no outputs, one parameters cell, jupytext pair in sync) and smoke runs.
+
+The smoke runs execute every run of the ``smoke`` profile of ``papermill_runs.yaml`` (tiny
+parameters, phantoms) through the runner, as ``make reports`` would; they are marked ``slow``
+(``pytest -m "not slow"`` leaves them out).
+"""
 
 import json
-import textwrap
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jupytext
 import nbformat
@@ -10,11 +17,19 @@ import pandas as pd
 import pytest
 import yaml
 
+from medgraph.parameters import notebook_defaults
 from medgraph.pieces import main as pieces_main
+from medgraph.runs import RunSpec, load_runs, merge_parameters
 from medgraph.runs import main as run_main
+from medgraph.store import ENV_RESULT_CACHE, ENV_RESULT_STORE
+from medgraph.studies import get_study
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "papermill_runs.yaml"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+DECLARED = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["runs"]
+#: the runs with a `smoke` entry, in the order of papermill_runs.yaml
+SMOKE_RUNS = [r["name"] for r in DECLARED if "smoke" in (r.get("profiles") or {})]
 
 
 def test_there_are_notebooks():
@@ -78,136 +93,105 @@ def test_every_run_names_an_existing_notebook():
         assert (ROOT / nb).exists(), f"papermill_runs.yaml names missing {nb}"
     for nb in NOTEBOOKS:
         assert f"notebooks/{nb.name}" in used, f"{nb.name} is not declared in papermill_runs.yaml"
-    assert {"quick", "paper"} <= set(config["profiles"])
+    assert {"quick", "paper", "smoke"} <= set(config["profiles"])
 
 
-def test_notebook_01_runs_through_the_runner(tmp_path, monkeypatch):
-    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
-    config = textwrap.dedent(
-        f"""
-        profiles:
-          quick:
-            parameters: {{data_source: phantom, n_phantoms: 3, max_images: 3}}
-        runs:
-          - name: 01_tiny
-            notebook: {ROOT / "notebooks" / "01_superpixel_scale.ipynb"}
-            parameters: {{dataset: wbc1, scales: [16, 64], figure_scales: [64, 16]}}
-        """
-    )
-    cfg = tmp_path / "papermill_runs.yaml"
-    cfg.write_text(config)
-    assert run_main(["--config", str(cfg), "--profile", "quick"]) == 0
-    out = tmp_path / "reports" / "quick" / "01_tiny"
-    results = json.loads((out / "results.json").read_text())
-    assert results["status"] == "complete"
-    assert results["datasets"][0]["source"] == "phantom"
-    assert results["datasets"][0]["n_images"] == 3
+def test_every_run_is_smoke_tested_unless_it_is_outside_the_quick_profile():
+    """A run of the quick profile (or of every profile) needs a smoke entry, and every notebook at
+    least one smoke run. Runs declared only for ``paper`` or ``cpu`` (other budgets, models or
+    seeds of a notebook whose code the smoke runs cover) may go without."""
+    missing = [
+        r["name"]
+        for r in DECLARED
+        if (not r.get("profiles") or "quick" in r["profiles"]) and r["name"] not in SMOKE_RUNS
+    ]
+    assert not missing, f"papermill_runs.yaml: give {missing} a `smoke:` entry (tiny parameters)"
+    smoked = {r["notebook"] for r in DECLARED if r["name"] in SMOKE_RUNS}
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.name}" in smoked, f"{nb.name} has no run of the smoke profile"
+
+
+def test_the_smoke_profile_is_tiny_and_offline():
+    specs = load_runs(CONFIG, "smoke")
+    # exactly the runs with a smoke entry (a run without `profiles` would run at full size)
+    assert [s.name for s in specs] == SMOKE_RUNS
+    for spec in specs:
+        params = spec.parameters
+        assert params["data_source"] == "phantom", spec.name
+        assert params.get("n_phantoms", 0) <= 12, spec.name
+        for budget in ("epochs", "ablation_epochs", "classification_epochs"):
+            assert params.get(budget, 1) <= 2, (spec.name, budget)
+        # a run that trains keeps its runs in a result cache (the test's own folder)
+        if get_study(_study(spec.name)).plan(_parameters(spec)):
+            assert params.get("result_cache") == "auto", spec.name
+
+
+def _study(name: str) -> str:
+    return next(r["study"] for r in DECLARED if r["name"] == name)
+
+
+def _parameters(spec: RunSpec) -> dict[str, Any]:
+    """The parameters the notebook sees: its defaults under the declared ones."""
+    return merge_parameters(notebook_defaults(spec.notebook), spec.parameters)
+
+
+def _finite_in(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and low <= value <= high
+
+
+# -- what each notebook records ----------------------------------------------------------------
+
+
+def _check_01(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:
+    assert results["datasets"][0]["n_images"] == params["max_images"]
+    assert 16 in params["scales"]
     for method in ("snic", "slic"):
-        iou = results["results"][f"{method}_S16"]["iou_r_mean"]
-        assert 0.5 < iou <= 1.0
+        assert 0.5 < results["results"][f"{method}_S16"]["iou_r_mean"] <= 1.0, method
+    # every method at every scale, each score finite and in its range
+    summary = pd.DataFrame(results["results"]["summary"])
+    assert sorted(zip(summary["method"], summary["scale"], strict=True)) == sorted(
+        (m, s) for m in ("slic", "snic") for s in params["scales"]
+    )
+    assert all(_finite_in(v, 0, 1) for v in summary["iou_r_mean"])
+    assert all(_finite_in(v, 0, 1) for v in summary["boundary_recall_mean"])
     for name in (
         "scale_study.csv",
         "scale_study.md",
         "fig6_reconstruction.png",
         "iou_vs_superpixels.png",
     ):
-        assert (out / name).exists(), name
-    index = (tmp_path / "reports" / "quick" / "README.md").read_text()
-    assert "01_tiny" in index and "paper's" in index
+        assert (out / name).is_file(), name
 
 
-def _run_tiny(tmp_path, monkeypatch, name, notebook, params):
-    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
-    cfg = tmp_path / "papermill_runs.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "profiles": {"quick": {"parameters": {"data_source": "phantom"}}},
-                "runs": [
-                    {
-                        "name": name,
-                        "notebook": str(ROOT / "notebooks" / notebook),
-                        "parameters": params,
-                    }
-                ],
-            }
-        )
-    )
-    assert run_main(["--config", str(cfg), "--profile", "quick"]) == 0
-    out = tmp_path / "reports" / "quick" / name
-    return out, json.loads((out / "results.json").read_text())
-
-
-def test_notebook_02_runs_through_the_runner(tmp_path, monkeypatch, capsys):
-    params = {
-        "dataset": "wbc1",
-        "n_phantoms": 10,
-        "seeds": [0],
-        "models": ["smgnn", "unet"],
-        "epochs": 1,
-        "ablation_epochs": 1,
-        "ablation_lambdas": [0.0, 0.1],
-        "ablation_gnns": ["smgnn_gcn"],
-        "ablation_scales": [64],
-        "run_classification": True,
-        "classification_epochs": 1,
-        "config": {"batch_size": 4, "progress": False, "baseline_options": {"base": 4, "depth": 2}},
-        "result_cache": str(tmp_path / "runs"),
-    }
-    out, results = _run_tiny(
-        tmp_path, monkeypatch, "02_tiny", "02_smgnn_vs_baselines.ipynb", params
-    )
-    # every run is listed with where it was trained; the λ = 0.1 ablation has the inputs of the
-    # main SMGNN run (same budget here), so it is loaded from the cache instead of trained again
-    prov = pd.read_csv(out / "run_provenance.csv", keep_default_na=False).set_index("model")
-    assert len(prov) == 2 + 2 + 1 + 4 and (prov["device"] == "cpu").all()
-    assert prov.loc["ablation (λ): λ = 0.1", "from_cache"].startswith("smgnn-seed0-")
-    assert (prov.drop(index="ablation (λ): λ = 0.1")["from_cache"] == "").all()
-    assert len(list((tmp_path / "runs").glob("*.pt"))) == 8
-    # the piece trainer asks for exactly the runs the notebook trained: every one is cached
-    argv = ["--config", str(tmp_path / "papermill_runs.yaml"), "--profile", "quick"]
-    capsys.readouterr()  # drop the runner's output
-    assert pieces_main([*argv, "--run", "02_tiny", "--dry-run"]) == 0
-    listed = capsys.readouterr().out.splitlines()
-    # λ = 0.1 is the main SMGNN run here: one run, listed once
-    assert listed[0].startswith("02_tiny (quick): 9 pieces, 8 distinct runs; wbc1 (phantom)")
-    assert len(listed) == 9 and all(line.split()[-2] == "cached" for line in listed[1:])
-    assert results["status"] == "complete" and results["datasets"][0]["source"] == "phantom"
-    assert 0.0 <= results["results"]["smgnn_dice"]["three_class"] <= 1.0
+def _check_02(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:
+    for model in params["models"]:
+        dice = results["results"][f"{model}_dice"]
+        assert _finite_in(dice["three_class"], 0, 1) and _finite_in(dice["cell_classes"], 0, 1)
     assert results["results"]["smgnn_dice"]["params"] <= 10_000
-    for name in (
-        "segmentation_comparison.md",
-        "ablation_lambda.md",
-        "ablation_gnn.md",
-        "ablation_scale.md",
-        "cell_type_classification.md",
-        "superpixel_graph.png",
-        "segmentations.png",
-        "ablations.png",
-        "confusion_matrices.png",
+    names = ["segmentation_comparison.md", "superpixel_graph.png", "segmentations.png"]
+    if params["run_ablations"]:
+        names += ["ablation_lambda.md", "ablation_gnn.md", "ablation_scale.md", "ablations.png"]
+    if params["run_classification"] or (
+        params["run_classification"] is None and params["dataset"] == "wbc2"
     ):
-        assert (out / name).exists(), name
+        names += ["cell_type_classification.md", "confusion_matrices.png"]
+        accuracy = results["results"]["cell_type_accuracy"]
+        assert {"image only", "ground truth", *params["models"]} <= set(accuracy)
+        assert all(_finite_in(v, 0, 1) for v in accuracy.values())
+    else:
+        assert "cell_type_accuracy" not in results["results"]
+    for name in names:
+        assert (out / name).is_file(), name
     rows = [r["quantity"] for r in results["paper_comparison"]]
-    assert any("smgnn Dice" in q for q in rows)
+    assert any("smgnn" in q and "Dice" in q for q in rows)
 
 
-def test_notebook_03_runs_through_the_runner(tmp_path, monkeypatch):
-    params = {
-        "dataset": "wbc1",
-        "n_phantoms": 10,
-        "epochs": 1,
-        "n_per_class": 40,
-        "n_pairs": 500,
-        "config": {"batch_size": 4, "progress": False},
-        "result_cache": str(tmp_path / "runs"),
-    }
-    out, results = _run_tiny(
-        tmp_path, monkeypatch, "03_tiny", "03_metric_learning_umap.ipynb", params
-    )
-    sep = results["results"]["separation_lambda_0.1"]
-    assert -1.0 <= sep["silhouette"] <= 1.0 and -2.0 <= sep["gap"] <= 2.0
-    fit = results["results"]["metric_target_fit_lambda_0.1"]
-    assert 0.0 <= fit["r2"] <= 1.0 and fit["r2"] == pytest.approx(fit["r"] ** 2, abs=1e-9)
+def _check_03(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:
+    for lam in params["lambdas"]:
+        sep = results["results"][f"separation_lambda_{lam}"]
+        assert _finite_in(sep["silhouette"], -1, 1) and _finite_in(sep["gap"], -2, 2)
+        fit = results["results"][f"metric_target_fit_lambda_{lam}"]
+        assert _finite_in(fit["r2"], 0, 1) and fit["r2"] == pytest.approx(fit["r"] ** 2, abs=1e-9)
     for name in (
         "fig12_umap.png",
         "cosine_distributions.png",
@@ -217,13 +201,70 @@ def test_notebook_03_runs_through_the_runner(tmp_path, monkeypatch):
         "class_pair_cosines.md",
         "metric_target_fit.md",
     ):
-        assert (out / name).exists(), name
+        assert (out / name).is_file(), name
     # six class pairs per model, each with Eq 2.7's target for pure superpixels
     pairs = pd.read_csv(out / "class_pair_cosines.csv")
-    assert len(pairs) == 2 * 6
+    assert len(pairs) == len(params["lambdas"]) * 6
     target = pairs.set_index(["λ", "pair"])["Eq 2.7 target (pure superpixels)"]
     assert target[(0.1, "background–nucleus")] == 0.5 and target[(0.0, "cytoplasm–nucleus")] == 0.75
-    # both models went through the result cache and say where they were trained
     prov = pd.read_csv(out / "run_provenance.csv", keep_default_na=False)
-    assert prov["model"].tolist() == ["λ = 0.1", "λ = 0.0"] and (prov["device"] == "cpu").all()
-    assert len(list((tmp_path / "runs").glob("smgnn-seed0-*.pt"))) == 2
+    assert prov["model"].tolist() == [f"λ = {float(lam)}" for lam in params["lambdas"]]
+
+
+#: the notebook-specific checks, by notebook (a notebook without one fails its smoke test)
+CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, Any]], None]] = {
+    "01_superpixel_scale": _check_01,
+    "02_smgnn_vs_baselines": _check_02,
+    "03_metric_learning_umap": _check_03,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SMOKE_RUNS)
+def test_smoke_run_through_the_runner(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
+    cache = tmp_path / "runs"
+    monkeypatch.setenv(ENV_RESULT_CACHE, str(cache))  # `result_cache: auto` of the smoke runs
+    monkeypatch.setenv(ENV_RESULT_STORE, "")  # the committed trained/ is not read
+    (spec,) = load_runs(CONFIG, "smoke", [name])  # --only selects this run alone
+    check = CHECKS.get(spec.notebook.stem)
+    assert check is not None, f"tests/test_notebooks.py has no check for {spec.notebook.name}"
+    params = _parameters(spec)
+    reports = tmp_path / "reports"
+    argv = ["--config", str(CONFIG), "--profile", "smoke", "--only", name]
+    assert run_main([*argv, "--reports-dir", str(reports)]) == 0
+
+    out = reports / "smoke" / name
+    results = json.loads((out / "results.json").read_text())
+    assert results["status"] == "complete" and results["run"] == name
+    assert [d["source"] for d in results["datasets"]] == ["phantom"]
+    listed = [t[k] for t in results.get("tables") or [] for k in ("csv", "md")]
+    listed += [f["file"] for f in results.get("figures") or []]
+    assert listed and all((out / f).is_file() for f in listed)
+    check(out, results, params)
+    index = (reports / "smoke" / "README.md").read_text()
+    assert name in index and "paper's" in index
+
+    # the pieces command asks the store for exactly the runs the notebook trained: all cached
+    plan = get_study(_study(name)).plan(params)
+    capsys.readouterr()
+    assert (
+        pieces_main(["--config", str(CONFIG), "--profile", "smoke", "--run", name, "--dry-run"])
+        == 0
+    )
+    listed = capsys.readouterr().out.splitlines()
+    if not plan:
+        assert listed == [f"{name}: study {_study(name)} trains nothing"]
+        assert not cache.exists()
+        return
+    pieces = sum(len(g.variants) * len(g.seeds) for g in plan.values())
+    distinct = len(listed) - 1
+    assert listed[0].startswith(f"{name} (smoke, study {_study(name)}): ")
+    assert f"{pieces} pieces, {distinct} distinct runs" in listed[0]
+    assert all(line.split()[-2] == "cached" for line in listed[1:]), listed
+    assert len(list(cache.glob("*.pt"))) == distinct
+    # every run is listed with where it was trained; a run asked for twice (e.g. the λ = 0.1
+    # ablation that is notebook 02's main SMGNN run) is trained once and then loaded
+    prov = pd.read_csv(out / "run_provenance.csv", keep_default_na=False)
+    assert len(prov) == pieces and (prov["device"] != "").all()
+    assert (prov["from_cache"] != "").sum() == pieces - distinct

@@ -1,11 +1,16 @@
 """The transcribed tables agree with the paper's own text (when ../shared/papers is present)."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from medgraph.published import (
+    PAPER_CLASS_ORDER,
+    PAPER_PARAMS_M,
+    SMGNN_CLASSIFICATION_ACCURACY,
     smgnn_classification_table,
     smgnn_segmentation_table,
     smgnn_time_table,
@@ -60,3 +65,46 @@ def test_time_and_classification_tables_match_the_paper():
 def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(KeyError, match="wbc1"):
         smgnn_segmentation_table("isic2017")
+
+
+def test_parameter_counts_are_table_1s_by_our_model_names():
+    assert PAPER_PARAMS_M == {
+        "smgnn": 7e-3,  # printed as 7e-3 M
+        "unet": 5.43,
+        "attention_unet": 34.88,
+        "unet++": None,  # cited by the paper, not in its tables
+        "swin_unet": 73.46,
+    }
+
+
+def test_classification_accuracy_is_tables_4_to_6():
+    table6 = smgnn_classification_table()
+    assert SMGNN_CLASSIFICATION_ACCURACY == {
+        "image only": 0.7213,
+        **dict(zip(table6.model, table6.paper_classification_accuracy, strict=True)),
+    }
+    assert SMGNN_CLASSIFICATION_ACCURACY["SMGNN"] == 0.9672  # Table 4's overall accuracy
+    import medgraph.classification
+
+    assert not hasattr(medgraph.classification, "PAPER_OVERALL_ACCURACY")  # here only
+    if PAPER.exists():
+        text = PAPER.read_text(encoding="utf-8")
+        for title, key in (("**Table 4.**", "SMGNN"), ("**Table 5.**", "image only")):
+            table = text[text.index(title) :].split("Overall Accuracy", 1)[1].splitlines()[0]
+            printed = float(table.strip().strip("|").split("|")[-1].strip().rstrip("%"))
+            assert printed / 100 == pytest.approx(SMGNN_CLASSIFICATION_ACCURACY[key])
+
+
+def test_class_order_is_the_alphabetical_order_of_tables_4_and_5():
+    import medgraph.classification
+    from medgraph.classification import CELL_TYPES
+
+    assert medgraph.classification.PAPER_CLASS_ORDER is PAPER_CLASS_ORDER  # one definition
+    names = [CELL_TYPES[k] for k in PAPER_CLASS_ORDER]
+    assert names == ["Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil"]
+    assert sorted(PAPER_CLASS_ORDER) == sorted(CELL_TYPES)
+
+
+def test_published_imports_no_torch():
+    code = "import sys, medgraph.published; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

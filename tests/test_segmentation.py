@@ -1,4 +1,4 @@
-"""The segmentation experiment layer: padding and ignore, augmentation, models, scores."""
+"""The segmentation layer: padding and ignore, augmentation, models, options, scores."""
 
 import numpy as np
 import pandas as pd
@@ -6,28 +6,27 @@ import pytest
 import torch
 
 import medgraph.segmentation as seg
+import medgraph.segmentation.training as seg_training
 from medgraph.data import SegmentationDataset, make_wbc_phantoms
 from medgraph.graphs import build_superpixel_graphs
 from medgraph.losses import NonFiniteLossError, dice_loss
+from medgraph.metrics import evaluate_segmentation, summarize_segmentation
 from medgraph.models import build_baseline, count_parameters
+from medgraph.options import RunOptions, split_settings
 from medgraph.segmentation import (
     IGNORE_INDEX,
     NODE_IGNORE,
     Preprocessing,
     SegmentationConfig,
-    dihedral_ops,
-    evaluate_segmentation,
     make_batch,
     pad_to_shape,
     predict,
     prepare_images,
-    summarize_segmentation,
     train_segmentation,
-    transform_array,
-    transform_graph,
 )
 from medgraph.superpixels import snic
 from medgraph.training import split_indices
+from medgraph.transforms import dihedral_ops, invert_array, transform_array, transform_graph
 
 SIDE = 48
 # hand-made crops that give the phantoms different sizes (so that padding is exercised)
@@ -50,8 +49,12 @@ def splits(phantoms):
     return split_indices(len(phantoms), seed=0)
 
 
+#: how the tests run (never what they train): the CPU, no progress bars, no result cache
+QUIET = RunOptions(device="cpu", progress=False)
+
+
 def quick_config(**overrides) -> SegmentationConfig:
-    values = dict(epochs=2, batch_size=4, n_anchors=64, n_refs=64, progress=False)
+    values = dict(epochs=2, batch_size=4, n_anchors=64, n_refs=64)
     values.update(overrides)
     return SegmentationConfig.from_any(values)
 
@@ -158,9 +161,9 @@ def test_augmented_batch_keeps_image_mask_and_label_map_together(phantoms):
     op = (True, True, False)
     plain = make_batch(prepared, [0, 1], pre)
     moved = make_batch(prepared, [0, 1], pre, [op, op])
-    assert torch.equal(seg.invert_array(moved.images, op), plain.images)
-    assert torch.equal(seg.invert_array(moved.target, op), plain.target)
-    assert torch.equal(seg.invert_array(moved.graph.label_maps, op), plain.graph.label_maps)
+    assert torch.equal(invert_array(moved.images, op), plain.images)
+    assert torch.equal(invert_array(moved.target, op), plain.target)
+    assert torch.equal(invert_array(moved.graph.label_maps, op), plain.graph.label_maps)
     # mean colour of every superpixel of the moved batch equals its node feature
     from medgraph.superpixels import to_nodes
 
@@ -175,7 +178,7 @@ def test_augmented_batch_keeps_image_mask_and_label_map_together(phantoms):
 
 def test_smgnn_lowers_the_training_loss(phantoms, splits):
     cfg = quick_config(epochs=6, lr=1e-2, warmup_epochs=0)
-    run = train_segmentation("smgnn", phantoms, splits, cfg, device="cpu", seed=0)
+    run = train_segmentation("smgnn", phantoms, splits, cfg, seed=0, options=QUIET)
     losses = run.history.train_loss
     print(f"SMGNN training loss per epoch: {np.round(losses, 4)}")
     assert all(np.isfinite(losses)) and losses[-1] < losses[0] - 0.05
@@ -190,7 +193,7 @@ def test_smgnn_lowers_the_training_loss(phantoms, splits):
 
 def test_pure_gnn_pixels_are_node_predictions_through_the_label_map(phantoms, splits):
     cfg = quick_config(lam=0.1)
-    run = train_segmentation("pure_gnn", phantoms, splits, cfg, device="cpu", seed=1)
+    run = train_segmentation("pure_gnn", phantoms, splits, cfg, seed=1, options=QUIET)
     assert np.isfinite(run.history.train_loss).all()
     model, pre = run.model, run.preprocessing
     test = np.concatenate([run.test_idx, run.val_idx])
@@ -210,7 +213,7 @@ def test_pure_gnn_pixels_are_node_predictions_through_the_label_map(phantoms, sp
 def test_tiny_unet_runs_through_the_same_entry_point(phantoms, splits):
     options = {"base": 4, "depth": 2}
     cfg = quick_config(baseline_options=options)
-    run = train_segmentation("unet", phantoms, splits, cfg, device="cpu", seed=0)
+    run = train_segmentation("unet", phantoms, splits, cfg, seed=0, options=QUIET)
     assert run.n_parameters == count_parameters(build_baseline("unet", **options))
     assert len(run.history) == 2 and np.isfinite(run.history.train_loss).all()
     assert run.preprocessing.node_mean is None and run.metric_loss is None
@@ -230,10 +233,10 @@ def test_nan_loss_stops_training_and_writes_nothing(phantoms, splits, tmp_path, 
     def nan_dice(probs, *args, **kwargs):
         return probs.sum() * float("nan")
 
-    monkeypatch.setattr(seg, "dice_loss", nan_dice)
-    cfg = quick_config(checkpoint=str(tmp_path / "smgnn.pt"))
+    monkeypatch.setattr(seg_training, "dice_loss", nan_dice)
+    options = QUIET.replace(checkpoint=str(tmp_path / "smgnn.pt"))
     with pytest.raises(NonFiniteLossError, match="NaN at step 0"):
-        train_segmentation("smgnn", phantoms, splits, cfg, device="cpu")
+        train_segmentation("smgnn", phantoms, splits, quick_config(), options=options)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -247,6 +250,23 @@ def test_bad_arguments_raise(phantoms, splits):
         train_segmentation("resnet", phantoms, splits, quick_config())
     with pytest.raises(ValueError, match="unknown segmentation config"):
         SegmentationConfig.from_any({"epoch": 3})
+
+
+def test_options_are_split_from_the_hyperparameters():
+    # a notebook's `config` mixes both; only the hyperparameters reach SegmentationConfig
+    mixed = {"batch_size": 8, "progress": False, "superpixel_cache": "sp", "lam": 0.0}
+    hyper, options = split_settings(mixed)
+    assert hyper == {"batch_size": 8, "lam": 0.0}
+    assert options == {"progress": False, "superpixel_cache": "sp"}
+    assert RunOptions(**options).progress is False
+    cfg = SegmentationConfig.from_any(hyper)
+    assert cfg.batch_size == 8 and cfg.lam == 0.0
+    assert not {"progress", "device", "checkpoint", "resume"} & set(cfg.key_hyperparameters())
+    # an option is not a hyperparameter: SegmentationConfig refuses it
+    with pytest.raises(
+        ValueError, match=r"unknown segmentation config keys \['progress', 'superpixel_cache'\]"
+    ):
+        SegmentationConfig.from_any(mixed)
 
 
 def test_config_sets_the_smgnn_head_dilations():

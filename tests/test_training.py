@@ -253,3 +253,99 @@ def test_resume_state_of_another_run_is_refused_and_a_corrupt_one_ignored(tmp_pa
     with pytest.warns(UserWarning, match="could not be read"):
         _, history, steps = _noisy_fit(state)
     assert steps == 6 * 4 and history.resumed_at == []
+
+
+# ------------------------------------------------------------------ fixed budgets, schedulers
+
+
+def test_fit_without_validation_keeps_the_last_epoch(tmp_path):
+    model = Scalar()
+    optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
+    path = tmp_path / "last.pt"
+    history = fit(
+        model, optimiser, lambda _: -model.w, None, lambda epoch: [None], 5,
+        schedule="constant", checkpoint=path, progress=False,
+    )  # fmt: skip
+    assert model.w.item() == 5.0 and not model.training  # the last weights, not a restored copy
+    assert len(history) == 5 and history.val == [{}] * 5
+    assert history.best_epoch == 4 and math.isnan(history.best_score) and history.monitor == ""
+    assert list(history.to_frame().columns) == ["epoch", "train_loss", "lr", "seconds"]
+    saved = torch.load(path)
+    assert float(saved["model"]["w"]) == 5.0 and saved["best_epoch"] == 4
+
+
+@pytest.mark.parametrize("options", [{"patience": 2}, {"schedule": "plateau"}])
+def test_fit_without_validation_refuses_what_needs_it(options):
+    model = Scalar()
+    optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
+    with pytest.raises(ValueError, match="need validate"):
+        fit(model, optimiser, lambda _: -model.w, None, lambda e: [None], 3, **options)
+
+
+def _cosine(total):
+    return lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=1e-3)
+
+
+def test_fit_steps_the_scheduler_after_every_optimiser_step():
+    model = Scalar()
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    def train_step(_):
+        seen.append(optimiser.param_groups[0]["lr"])
+        return (model.w - 1) ** 2
+
+    history = fit(
+        model, optimiser, train_step, None, lambda e: [None] * 4, 3, steps_per_epoch=4,
+        schedule="constant", scheduler=_cosine(12), progress=False,
+    )  # fmt: skip
+    cosine = [1e-3 + (0.1 - 1e-3) * (1 + math.cos(math.pi * t / 12)) / 2 for t in range(13)]
+    assert seen == pytest.approx(cosine[:12], rel=1e-9)  # one scheduler step per batch
+    assert history.lr == pytest.approx([cosine[4], cosine[8], cosine[12]], rel=1e-9)
+    with pytest.raises(ValueError, match="schedule='constant'"):
+        fit(model, optimiser, train_step, None, lambda e: [None], 3, scheduler=_cosine(3))
+
+
+def _budget_fit(resume, epochs=5, kill_at=None):
+    """A regression trained for a fixed budget under a cosine scheduler, with dropout and shuffling.
+
+    ``kill_at`` raises in the first step of that epoch.
+    """
+    seed_everything(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.2), nn.Linear(8, 1))
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.05)
+    x = torch.linspace(-1, 1, 60).reshape(20, 3)
+    y = x.sum(1, keepdim=True)
+    rng = np.random.default_rng(1)
+    steps = []
+
+    def batches(epoch):
+        order = rng.permutation(20)
+        return [order[i : i + 5] for i in range(0, 20, 5)]
+
+    def train_step(idx):
+        if kill_at is not None and len(steps) == 4 * kill_at:
+            raise _Killed
+        steps.append(1)
+        return ((model(x[idx]) - y[idx]) ** 2).mean()
+
+    history = fit(
+        model, optimiser, train_step, None, batches, epochs, steps_per_epoch=4,
+        schedule="constant", scheduler=_cosine(4 * epochs), resume=resume, generators=(rng,),
+        progress=False,
+    )  # fmt: skip
+    return model, history, len(steps)
+
+
+def test_a_killed_fit_without_validation_resumes_with_its_scheduler(tmp_path):
+    whole, history, _ = _budget_fit(None)
+    state = tmp_path / "state.pt"
+    with pytest.raises(_Killed):
+        _budget_fit(state, kill_at=2)  # epochs 0 and 1 finished
+    resumed, again, steps = _budget_fit(state)
+    assert steps == 3 * 4 and again.resumed_at == [2] and again.best_epoch == 4
+    assert again.lr == history.lr and again.train_loss == history.train_loss
+    for (name, a), (_, b) in zip(
+        resumed.state_dict().items(), whole.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name

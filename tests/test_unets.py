@@ -4,11 +4,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import medgraph.models
 from medgraph.models.common import count_parameters
 from medgraph.models.unets import (
     BASELINES,
     PAPER_CONFIGS,
-    PAPER_PARAMS_M,
     SMALL_CONFIGS,
     AttentionGate,
     PatchExpand,
@@ -24,6 +24,7 @@ from medgraph.models.unets import (
     window_partition,
     window_reverse,
 )
+from medgraph.published import PAPER_PARAMS_M
 
 NAMES = ["unet", "attention_unet", "unet++", "swin_unet"]
 
@@ -74,12 +75,24 @@ def meta_model(name, size):
 def test_registry_and_paper_numbers():
     assert sorted(BASELINES) == sorted(NAMES)
     assert set(SMALL_CONFIGS) == set(PAPER_CONFIGS) == set(NAMES)
-    assert PAPER_PARAMS_M == {
-        "unet": 5.43,
-        "attention_unet": 34.88,
-        "unet++": None,
-        "swin_unet": 73.46,
-    }
+    assert set(PAPER_PARAMS_M) == {*NAMES, "smgnn"} and PAPER_PARAMS_M["smgnn"] == 7e-3
+    # the paper's numbers live in medgraph.published only
+    assert not hasattr(medgraph.models, "PAPER_PARAMS_M")
+
+
+def test_the_former_module_re_exports_the_split_modules():
+    import medgraph.models.baselines as baselines
+    import medgraph.models.blocks as blocks
+    import medgraph.models.swin_unet as swin_unet
+    import medgraph.models.unet as unet
+    import medgraph.models.unetpp as unetpp
+    import medgraph.models.unets as unets
+
+    homes = [baselines, blocks, swin_unet, unet, unetpp]
+    for name in unets.__all__:
+        assert any(getattr(home, name, None) is getattr(unets, name) for home in homes), name
+    assert medgraph.models.UNet is unet.UNet and medgraph.models.SwinUNet is swin_unet.SwinUNet
+    assert medgraph.models.build_baseline is baselines.build_baseline
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -139,11 +152,12 @@ def test_paper_size_is_close_to_the_paper(name):
     assert small < n
 
 
-def test_paper_size_classmethod_matches_builder():
+@pytest.mark.parametrize("name", NAMES)
+def test_paper_size_classmethod_matches_builder(name):
     with torch.device("meta"):
-        a = UNet.paper_size()
-        b = build_baseline("unet", size="paper")
-    assert count_parameters(a) == count_parameters(b)
+        a = BASELINES[name].paper_size()
+        b = build_baseline(name, size="paper")
+    assert count_parameters(a) == count_parameters(b) == EXPECTED_PARAMS[(name, "paper")]
 
 
 def test_build_baseline_rejects_unknown():

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Train pieces of notebook 02's `paper` runs on a machine lent with a GPU for a few minutes.
+# Train pieces of a declared `paper` run (notebooks 02, 03) on a machine lent with a GPU for a few minutes.
 #
 # The machine runs a copy of this working tree with its own python3 (PyTorch with CUDA,
 # torch_geometric, timm, numba: no project virtual environment, no papermill). The WBC data travel
-# in the git-ignored folder .devdata/ (copy them there first; see README, "Notebook 02 in pieces").
+# in the git-ignored folder .devdata/ (copy them there first; see README, "Trained runs: the store and training in pieces").
 # Every finished piece is one result-cache entry written atomically under $OUT/runs, so what was
 # finished comes back even if the command is stopped at its time limit; copy the entries into this
 # machine's cache folder (.cache/runs) and the notebook loads them.

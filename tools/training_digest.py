@@ -6,9 +6,9 @@ Trains each model for a few epochs on synthetic WBC phantoms (one thread, CPU, f
 graph models through an on-disk superpixel cache) and prints a SHA-256 digest of its best weights (and the metric loss's), its test predictions and its
 history (all but the wall times and ``resumed_at``). Run it with two versions of the library on
 ``PYTHONPATH`` (for example a ``git worktree`` of the older commit): equal digests mean the two
-versions train the same runs bit for bit, which is what an entry of
-:data:`medgraph.result_cache.EQUIVALENT_CODE` must show before runs trained by the older version are
-reused. ``--resume-at K`` interrupts every run in the validation of epoch K and resumes it from its
+versions train the same runs bit for bit: a change to the library that leaves them equal needs no
+recipe version bump (:mod:`medgraph.store`), and ``tests/test_golden_digests.py`` checks the same
+for two epochs of every registered model. ``--resume-at K`` interrupts every run in the validation of epoch K and resumes it from its
 resume state (:func:`medgraph.training.fit`), which must give the same digests as a run trained in
 one go.
 """
@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     import medgraph.segmentation as seg
+    import medgraph.segmentation.training as seg_training
     from medgraph.data import make_wbc_phantoms
+    from medgraph.options import RunOptions
     from medgraph.training import split_indices
 
     print(f"library: {Path(seg.__file__).parent}")
@@ -82,29 +84,25 @@ def main(argv: list[str] | None = None) -> int:
     # others read it back, so both paths are part of what is digested
     superpixels = tempfile.TemporaryDirectory()
     for name in args.models:
-        cfg: dict = {
-            "epochs": args.epochs,
-            "batch_size": 4,
-            "progress": False,
-            "cache_dir": superpixels.name,
-        }
+        cfg: dict = {"epochs": args.epochs, "batch_size": 4}
+        options = RunOptions(device="cpu", progress=False, superpixel_cache=superpixels.name)
         if name in ("unet", "attention_unet", "unet++"):
             cfg["baseline_options"] = {"base": 4, "depth": 2}
         if args.resume_at is None:
-            run = seg.train_segmentation(name, data, splits, cfg, "cpu", seed=3)
+            run = seg.train_segmentation(name, data, splits, cfg, seed=3, options=options)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                cfg["resume"] = os.path.join(tmp, "state.pt")
-                real = seg.mean_dice
+                options = options.replace(resume=os.path.join(tmp, "state.pt"))
+                real = seg_training.mean_dice
                 # validate() scores twice an epoch: epochs 0 … K − 1 finish
-                seg.mean_dice = _interrupting(real, 2 * args.resume_at)
+                seg_training.mean_dice = _interrupting(real, 2 * args.resume_at)
                 try:
-                    seg.train_segmentation(name, data, splits, cfg, "cpu", seed=3)
+                    seg.train_segmentation(name, data, splits, cfg, seed=3, options=options)
                 except _Interrupted:
                     pass
                 finally:
-                    seg.mean_dice = real
-                run = seg.train_segmentation(name, data, splits, cfg, "cpu", seed=3)
+                    seg_training.mean_dice = real
+                run = seg.train_segmentation(name, data, splits, cfg, seed=3, options=options)
                 assert run.history.resumed_at == [args.resume_at], run.history.resumed_at
         print(f"{name:16s} {digest(run)}  best epoch {run.history.best_epoch}", flush=True)
     superpixels.cleanup()

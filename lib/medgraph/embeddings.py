@@ -17,6 +17,7 @@ This module turns both statements into numbers and draws the picture:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "class_pair_cosines",
     "metric_target_fit",
     "umap_2d",
+    "node_embeddings",
 ]
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -402,3 +404,60 @@ def umap_2d(
     finally:
         numba.set_num_threads(threads)  # umap-learn sets numba's thread count globally
     return np.asarray(layout, dtype=np.float32)
+
+
+def node_embeddings(
+    run: Any,
+    data: Any,
+    indices: Sequence[int],
+    batch_size: int = 16,
+    return_scores: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GNN embeddings H of the superpixels of some images, with their majority labels.
+
+    Parameters
+    ----------
+    run : SegmentationRun
+        A trained graph model (``smgnn``, ``smgnn_gcn``, ``smgnn_gat``, ``pure_gnn``).
+    data : SegmentationDataset
+        The data set the indices refer to.
+    indices : which images (typically the test split)
+    batch_size : images per forward pass
+    return_scores : also return each superpixel's metric score 𝒴 (Eq 2.1, scaled to [0, 1]:
+        :func:`medgraph.graphs.node_metric_score`), the target the metric loss was trained on
+
+    Returns
+    -------
+    embeddings : (K, d) float32 array, the output of the last graph layer for every superpixel
+        that covers at least one real (non-padding) pixel
+    labels : (K,) int64 array, each superpixel's majority class over its real pixels (Eq 4.2)
+    scores : (K,) float32 array, only with ``return_scores``
+    """
+    from medgraph.models.registry import get_model
+    from medgraph.segmentation import make_batch, prepare_images
+    from medgraph.transforms import IDENTITY
+
+    if not get_model(run.model_name).needs_graph:
+        raise ValueError(f"{run.model_name!r} has no node embeddings (not a graph model)")
+    idx = [int(i) for i in indices]
+    if not idx:
+        raise ValueError("node_embeddings needs at least one image")
+    prepared = prepare_images(
+        [data.images[i] for i in idx], [data.masks[i] for i in idx], run.preprocessing
+    )
+    model = run.model.eval()
+    device = next(model.parameters()).device
+    embs, labels, scores = [], [], []
+    with torch.no_grad():
+        for start in range(0, len(idx), batch_size):
+            chunk = np.arange(start, min(start + batch_size, len(idx)))
+            batch = make_batch(prepared, chunk, run.preprocessing, [IDENTITY] * len(chunk), device)
+            graph = batch.graph.graph
+            h = model.embed(graph.x, graph.edge_index)
+            keep = graph.valid if hasattr(graph, "valid") else graph.y >= 0
+            embs.append(h[keep].cpu().numpy().astype(np.float32))
+            labels.append(graph.y[keep].cpu().numpy().astype(np.int64))
+            scores.append(graph.score[keep].cpu().numpy().astype(np.float32))
+    if return_scores:
+        return np.concatenate(embs), np.concatenate(labels), np.concatenate(scores)
+    return np.concatenate(embs), np.concatenate(labels)

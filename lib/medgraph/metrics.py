@@ -1,13 +1,23 @@
 """Evaluation measures on label images.
 
 All functions take integer class maps (numpy arrays or anything ``np.asarray`` accepts) and are
-vectorised through one confusion matrix (``np.bincount`` on ``target · C + pred``).
+vectorised through one confusion matrix (``np.bincount`` on ``target · C + pred``). The second
+half scores sets of segmentations: every measure per image and class
+(:func:`evaluate_segmentation`), their means over classes and images
+(:func:`summarize_segmentation`, :func:`mean_dice`), and over training seeds
+(:func:`aggregate_over_seeds`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from scipy import ndimage
+
+from medgraph.data.dataset import LABEL_NAMES
 
 __all__ = [
     "confusion_matrix",
@@ -17,7 +27,15 @@ __all__ = [
     "surface_distances",
     "hausdorff",
     "segmentation_scores",
+    "SEGMENTATION_METRICS",
+    "mean_dice",
+    "evaluate_segmentation",
+    "summarize_segmentation",
+    "aggregate_over_seeds",
 ]
+
+#: the per-class metrics aggregated by :func:`aggregate_over_seeds`
+SEGMENTATION_METRICS = ("dice", "iou", "hausdorff", "hd95", "ppv", "accuracy", "sensitivity")
 
 
 def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:
@@ -160,3 +178,192 @@ def segmentation_scores(
     scores["hausdorff"] = np.array([hausdorff(p == c, t == c) for c in range(num_classes)])
     scores["hd95"] = np.array([hausdorff(p == c, t == c, 95.0) for c in range(num_classes)])
     return scores
+
+
+# --------------------------------------------------------------------------------------------
+# scores of a set of segmentations (per image and class, and their means)
+# --------------------------------------------------------------------------------------------
+
+
+def mean_dice(
+    preds: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    num_classes: int = 3,
+    classes: Sequence[int] | None = None,
+) -> float:
+    """Dice averaged over classes per image (absent classes skipped), then over images.
+
+    Parameters
+    ----------
+    preds, masks : lists of (H_n, W_n) integer class maps
+    num_classes : int, default 3
+    classes : ints, optional
+        Which classes enter the per-image mean (default all).
+
+    Returns
+    -------
+    float (NaN when no image has a scorable class).
+    """
+    sel = list(range(num_classes)) if classes is None else list(classes)
+    per_image = []
+    for p, m in zip(preds, masks, strict=True):
+        d = dice_per_class(p, m, num_classes)[sel]
+        if np.isfinite(d).any():
+            per_image.append(np.nanmean(d))
+    return float(np.mean(per_image)) if per_image else float("nan")
+
+
+def evaluate_segmentation(
+    preds: Sequence[np.ndarray],
+    masks: Sequence[np.ndarray],
+    ids: Sequence[str] | None = None,
+    num_classes: int = 3,
+    class_names: Sequence[str] = LABEL_NAMES,
+) -> pd.DataFrame:
+    """Every score of :func:`medgraph.metrics.segmentation_scores`, per image and class.
+
+    Parameters
+    ----------
+    preds, masks : lists of (H_n, W_n) integer class maps (original, unpadded sizes)
+    ids : image ids, optional (default "0", "1", …)
+    num_classes : int, default 3
+    class_names : names of the classes, default background, cytoplasm, nucleus
+
+    Returns
+    -------
+    DataFrame with one row per (image, class): ``image``, ``class_index``, ``class_name``,
+    ``dice``, ``iou``, ``ppv``, ``sensitivity``, ``accuracy``, ``hausdorff``, ``hd95``
+    (distances in pixels; NaN where a score is undefined, e.g. a class absent from both maps).
+    """
+    if len(preds) != len(masks):
+        raise ValueError(f"got {len(preds)} predictions for {len(masks)} masks")
+    ids = [str(i) for i in range(len(preds))] if ids is None else [str(i) for i in ids]
+    if len(ids) != len(preds):
+        raise ValueError(f"got {len(ids)} ids for {len(preds)} predictions")
+    names = list(class_names)[:num_classes]
+    names += [str(c) for c in range(len(names), num_classes)]
+    rows = []
+    for ident, p, m in zip(ids, preds, masks, strict=True):
+        p, m = np.asarray(p), np.asarray(m)
+        if p.shape != m.shape:
+            raise ValueError(f"{ident}: prediction {p.shape} does not match mask {m.shape}")
+        scores = segmentation_scores(p, m, num_classes)
+        frame = pd.DataFrame(scores)
+        frame.insert(0, "class_name", names)
+        frame.insert(0, "class_index", np.arange(num_classes))
+        frame.insert(0, "image", ident)
+        rows.append(frame)
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarize_segmentation(
+    frame: pd.DataFrame,
+    cell_classes: Sequence[int] = (1, 2),
+    metrics: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per-metric means: over all classes and over the cell classes.
+
+    For every metric and image, the values of the selected classes are averaged (NaN skipped);
+    the per-image means are then averaged over images (images with no finite value skipped).
+
+    Parameters
+    ----------
+    frame : DataFrame from :func:`evaluate_segmentation`
+    cell_classes : class indices of the cell (default cytoplasm 1 and nucleus 2)
+    metrics : names of the metric columns (default every column except the identifiers)
+
+    Returns
+    -------
+    DataFrame indexed by metric with columns ``all_classes`` (mean over all classes),
+    ``cell_classes`` (mean over ``cell_classes``), their standard deviations over images
+    ``all_classes_std`` and ``cell_classes_std``, ``n_images``, and ``nan_all`` / ``nan_cell``:
+    how many (image, class) values were NaN and skipped.
+    """
+    id_cols = {"image", "class_index", "class_name"}
+    cols = [c for c in frame.columns if c not in id_cols] if metrics is None else list(metrics)
+    cell = frame["class_index"].isin(list(cell_classes))
+    out = {}
+    for metric in cols:
+        entry: dict[str, float] = {}
+        for label, rows in (("all_classes", frame), ("cell_classes", frame[cell])):
+            values = rows[metric].astype(float)
+            per_image = values.groupby(rows["image"], sort=False).mean()  # skips NaN
+            entry[label] = float(per_image.mean())  # images with only NaN are NaN: skipped
+            entry[f"{label}_std"] = float(per_image.std(ddof=0))
+            entry["nan_all" if label == "all_classes" else "nan_cell"] = int(values.isna().sum())
+        entry["n_images"] = int(frame["image"].nunique())
+        out[metric] = entry
+    result = pd.DataFrame.from_dict(out, orient="index")
+    result.index.name = "metric"
+    order = ["all_classes", "cell_classes", "all_classes_std", "cell_classes_std", "n_images"]
+    return result[order + ["nan_all", "nan_cell"]]
+
+
+def aggregate_over_seeds(
+    scores: pd.DataFrame,
+    runs: Mapping[tuple[str, int], Any] | None = None,
+    metrics: Sequence[str] = SEGMENTATION_METRICS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per model: each seed's image-averaged class means, then mean ± std over seeds.
+
+    For every (model, seed), :func:`medgraph.segmentation.summarize_segmentation` averages each
+    metric over the three classes (``3cls``) and over the two cell classes (``cell``) per image,
+    then over the test images. Those per-seed values are then averaged over seeds.
+
+    Parameters
+    ----------
+    scores : DataFrame of :func:`medgraph.segmentation.compare_segmentation_models`
+    runs : mapping ``(model, seed) → run``, optional
+        Runs with ``history`` and ``provenance`` (:class:`~medgraph.segmentation.SegmentationRun`);
+        adds the number of epochs run and the device trained on (``trained_on``, the GPU's name
+        or ``"cpu"``) to the per-seed table
+    metrics : metric columns to aggregate
+
+    Returns
+    -------
+    table : one row per model: ``parameters``, ``seconds_per_epoch``, ``n_seeds`` and, per metric,
+        ``<metric>_3cls_mean``, ``<metric>_3cls_std``, ``<metric>_cell_mean``, ``<metric>_cell_std``
+        (sample std over seeds, ``ddof=1``; NaN for a single seed); models in first-appearance order
+    per_seed : one row per (model, seed) with ``<metric>_3cls`` and ``<metric>_cell``
+    """
+    rows = []
+    id_cols = ["image", "class_index", "class_name"]
+    for (model, seed), part in scores.groupby(["model", "seed"], sort=False):
+        summary = summarize_segmentation(part[id_cols + list(metrics)], metrics=metrics)
+        row: dict[str, Any] = {
+            "model": model,
+            "seed": seed,
+            "parameters": int(part["parameters"].iloc[0]),
+            "seconds_per_epoch": float(part["seconds_per_epoch"].iloc[0]),
+            "test_images": int(summary["n_images"].iloc[0]),
+        }
+        if runs is not None and (model, seed) in runs:
+            run = runs[(model, seed)]
+            row["epochs_run"] = len(run.history)
+            # where seconds_per_epoch was measured (a cached run may come from another machine)
+            row["trained_on"] = run.provenance.get("gpu") or run.provenance.get(
+                "device", run.device
+            )
+        for metric in metrics:
+            row[f"{metric}_3cls"] = summary.loc[metric, "all_classes"]
+            row[f"{metric}_cell"] = summary.loc[metric, "cell_classes"]
+        rows.append(row)
+    per_seed = pd.DataFrame(rows)
+    table_rows = []
+    for model, part in per_seed.groupby("model", sort=False):
+        row = {
+            "model": model,
+            "parameters": int(part["parameters"].iloc[0]),
+            "seconds_per_epoch": float(part["seconds_per_epoch"].mean()),
+            "n_seeds": len(part),
+        }
+        for metric in metrics:
+            for which in ("3cls", "cell"):
+                values = part[f"{metric}_{which}"].astype(float)
+                row[f"{metric}_{which}_mean"] = float(values.mean())
+                # one seed has no spread to report: NaN (printed as the mean alone)
+                row[f"{metric}_{which}_std"] = (
+                    float(values.std(ddof=1)) if len(values) > 1 else np.nan
+                )
+        table_rows.append(row)
+    return pd.DataFrame(table_rows), per_seed

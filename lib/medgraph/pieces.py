@@ -1,86 +1,60 @@
-"""Train notebook 02's and 03's runs piece by piece into the result cache, without papermill.
+"""Train a declared run's training runs piece by piece into the result cache, without papermill.
 
 ``python -m medgraph.pieces --profile paper --run 02_smgnn_vs_baselines_wbc1 --models unet --seeds 0``
 
-A declared run of notebook 02 (``papermill_runs.yaml``) trains many models: five models with three
-seeds and about thirty ablation variants in the ``paper`` profile; a run of notebook 03 trains
-two SMGNNs (with and without the metric loss, group ``metric``). This command trains any subset
-of them into the result cache (:mod:`medgraph.result_cache`) with exactly the inputs the notebook
-will ask for, so that the notebook, run afterwards, loads them instead of training. It needs
-neither papermill nor Jupyter, so it also runs on a bare machine with PyTorch (a GPU lent for a
-few minutes), whose cache entries are then copied into this machine's cache folder.
+A declared run (``papermill_runs.yaml``) names its study (``study:``); the study
+(:mod:`medgraph.studies`) turns the run's parameters into the training runs its notebook asks
+the store for: five models with three seeds and about thirty ablation variants for notebook 02's
+``paper`` runs, two SMGNNs for notebook 03's. This command trains any subset of them into the
+result cache (:mod:`medgraph.store`) with exactly the keys the notebook will ask for, so that the
+notebook, run afterwards, loads them instead of training. It needs neither papermill nor
+Jupyter, so it also runs on a bare machine with PyTorch.
 
 The parameters are resolved as the runner resolves them: the notebook's own defaults (its
 ``parameters`` cell), then the profile's, the run's and the run's profile-specific parameters of
-``papermill_runs.yaml``, then ``--set`` overrides; :func:`medgraph.experiments.notebook_study`
-turns them into the runs the notebook trains. ``--dry-run`` lists the selected pieces and whether
-each is already in the cache or in a committed store (``trained/``), or was cut off part-way.
+``papermill_runs.yaml``, then ``--set`` overrides (checked like the runner's:
+:func:`medgraph.parameters.check_parameters`).
+
+``--dry-run`` reads and verifies every selected entry (its SHA-256) and lists each piece as
+``cached``, ``stored`` (in ``trained/``), ``damaged`` (with why), ``resumes`` (cut off part-way),
+``training`` (another process holds its lock) or ``to train``; it exits with status 1 when an
+entry is damaged.
 
 A piece killed part-way (a machine session ending) is not lost: the same command, run again with
-the same cache, continues it from its last finished epoch (the resume state in ``<cache>/partial/``,
-:mod:`medgraph.result_cache`), and it ends as it would have in one go.
+the same cache, continues it from its last finished epoch, and it ends as it would have in one go.
+A piece that another process is training is skipped. A damaged entry is an error; retraining it
+takes ``--retrain-damaged``.
 
-``--export DIR`` trains nothing: it writes the store form (:func:`medgraph.result_cache.slim_entry`)
-of every selected piece that the cache holds into ``DIR``, the committed store, so that runs
-trained on a machine whose cache does not survive are kept with the workbook. The runs whose
-segmentations feed the cell-type classifier (the comparison's first seed, when the run classifies)
-keep their predictions on every image.
+``--export DIR`` trains nothing: it writes the store form of every selected piece that the cache
+holds into ``DIR``, the committed store, so that runs trained on a machine whose cache does not
+survive are kept with the workbook (the study says which pieces keep their predictions on every
+image, for the cell-type classifier).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as _dt
 import sys
 import time
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from medgraph.parameters import ParameterError, check_parameters, notebook_defaults
 from medgraph.reporting import count_noun, repo_root
 from medgraph.runs import (
     CONFIG_NAME,
     RunConfigError,
     RunSpec,
+    load_config,
     load_runs,
     merge_parameters,
     parse_overrides,
 )
 
-__all__ = ["notebook_defaults", "piece_parameters", "select_pieces", "shard", "main"]
-
-
-def notebook_defaults(notebook: str | Path) -> dict[str, Any]:
-    """The values assigned in a notebook's ``parameters`` cell (the cell is executed alone).
-
-    Parameters
-    ----------
-    notebook : path of an ``.ipynb`` with exactly one cell tagged ``parameters``
-
-    Returns
-    -------
-    dict of the names the cell assigns (modules and private names left out)
-    """
-    path = Path(notebook)
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RunConfigError(f"cannot read notebook {path}: {exc}") from None
-    cells = [
-        c
-        for c in nb.get("cells", [])
-        if c.get("cell_type") == "code" and "parameters" in c.get("metadata", {}).get("tags", [])
-    ]
-    if len(cells) != 1:
-        raise RunConfigError(f"{path} has {len(cells)} cells tagged 'parameters', expected one")
-    source = cells[0]["source"]
-    namespace: dict[str, Any] = {}
-    exec("".join(source) if isinstance(source, list) else source, namespace)  # noqa: S102
-    return {
-        k: v
-        for k, v in namespace.items()
-        if not k.startswith("_") and not hasattr(v, "__spec__") and not callable(v)
-    }
+__all__ = ["piece_parameters", "run_study", "select_pieces", "shard", "main"]
 
 
 def piece_parameters(
@@ -89,19 +63,24 @@ def piece_parameters(
     run: str,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A declared run's parameters as its notebook will see them, plus ``overrides``.
+    """A declared run's parameters as its notebook will see them, plus checked ``overrides``.
 
     Raises
     ------
     RunConfigError
-        When the run is not declared for the profile.
+        When the run is not declared for the profile or an override is not a valid parameter.
     """
     return _spec_parameters(_run_spec(config_path, profile, run), overrides)
 
 
 def _spec_parameters(spec: RunSpec, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """``spec``'s parameters merged over its notebook's defaults, plus ``overrides``."""
-    return merge_parameters(notebook_defaults(spec.notebook), spec.parameters, overrides or {})
+    try:
+        defaults = notebook_defaults(spec.notebook)
+        check_parameters(spec.notebook, dict(overrides or {}), defaults=defaults)
+    except ParameterError as exc:
+        raise RunConfigError(str(exc)) from None
+    return merge_parameters(defaults, spec.parameters, overrides or {})
 
 
 def _run_spec(config_path: str | Path, profile: str, run: str) -> RunSpec:
@@ -112,6 +91,22 @@ def _run_spec(config_path: str | Path, profile: str, run: str) -> RunSpec:
         names = [s.name for s in specs]
         raise RunConfigError(f"no run {run!r} in profile {profile!r}; its runs: {names}")
     return chosen[0]
+
+
+def run_study(config_path: str | Path, run: str) -> str:
+    """The ``study:`` a declared run names in ``papermill_runs.yaml``.
+
+    Raises
+    ------
+    RunConfigError
+        When the run is not declared or names no study.
+    """
+    for entry in load_config(config_path)["runs"]:
+        if entry.get("name") == run:
+            if not entry.get("study"):
+                raise RunConfigError(f"run {run!r} names no study in {config_path}")
+            return str(entry["study"])
+    raise RunConfigError(f"no run {run!r} in {config_path}")
 
 
 def select_pieces(
@@ -149,20 +144,15 @@ def shard(pieces: Sequence[Any], spec: str) -> list[Any]:
     return list(pieces[i - 1 :: n])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m medgraph.pieces",
-        description="Train runs of notebooks 02 and 03 into the result cache, piece by piece.",
+        description="Train the training runs of a declared run into the result cache.",
     )
     parser.add_argument("--profile", default="paper")
-    parser.add_argument("--run", required=True, help="a declared run of notebook 02 or 03")
+    parser.add_argument("--run", required=True, help="a run declared in papermill_runs.yaml")
     parser.add_argument("--config", default=None, help=f"default: <root>/{CONFIG_NAME}")
-    parser.add_argument(
-        "--groups",
-        nargs="*",
-        help="comparison, lambda, gnn, scale (notebook 02) or metric (notebook 03); default: all",
-    )
+    parser.add_argument("--groups", nargs="*", help="the study's groups to select; default all")
     parser.add_argument("--models", nargs="*", help="model names or variant labels")
     parser.add_argument("--seeds", nargs="*", type=int)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="K=V")
@@ -173,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         metavar="I/N",
         help="train only every N-th selected piece, starting with the I-th (1 ≤ I ≤ N), so that "
-        "N processes can share the pieces (e.g. on one GPU that a small model leaves idle)",
+        "N processes can share the pieces",
     )
-    parser.add_argument("--dry-run", action="store_true", help="list the pieces, train nothing")
+    parser.add_argument("--dry-run", action="store_true", help="verify and list, train nothing")
     parser.add_argument(
         "--export",
         default=None,
@@ -185,150 +175,213 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--progress", action="store_true", help="tqdm bars while training")
     parser.add_argument(
+        "--retrain-damaged",
+        action="store_true",
+        help="train a piece again when its entry fails its checksum (never by default)",
+    )
+    parser.add_argument(
         "--budget-s",
         type=float,
         default=None,
         help="start no further piece once this many seconds have passed plus the longest piece "
         "so far would be exceeded (for machines lent for a few minutes)",
     )
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _fail(message: Any) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _log_exception(cache: Path, where: str) -> Path:
+    """Write the current exception's traceback to a log file under the cache; return its path."""
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    path = cache / "logs" / f"pieces-{stamp}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(f"{where}\n{traceback.format_exc()}\n")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    args = _parser().parse_args(argv)
     root = repo_root() if args.config is None else Path(args.config).resolve().parent
     config_path = Path(args.config) if args.config else root / CONFIG_NAME
     try:
-        spec = _run_spec(config_path, args.profile, args.run)  # the YAML is read once
+        spec = _run_spec(config_path, args.profile, args.run)
         params = _spec_parameters(spec, parse_overrides(args.overrides))
-        from medgraph.experiments import notebook_study
+        from medgraph.studies import get_study
 
-        study, split_seed = notebook_study(spec.notebook, params)
-        chosen = select_pieces(study, args.groups, args.models, args.seeds)
+        study = get_study(run_study(config_path, args.run))
+        plan = study.plan(params)
+        if not plan:
+            print(f"{args.run}: study {study.name} trains nothing")
+            return 0
+        chosen = select_pieces(plan, args.groups, args.models, args.seeds)
         if args.shard is not None:
             shard([], args.shard)  # a malformed --shard fails before the data are read
     except (RunConfigError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return _fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
     if not chosen:
-        print("error: no piece matches the filters", file=sys.stderr)
-        return 2
+        return _fail("no piece matches the filters")
 
-    from medgraph.data import DataUnavailableError
-    from medgraph.experiments import compare_segmentation_models, load_study_data
-    from medgraph.result_cache import (
-        PARTIAL,
-        entry_path,
-        resolve_result_cache,
-        result_stores,
-        run_keys,
-    )
-    from medgraph.segmentation import SegmentationConfig, summarize_segmentation
+    from medgraph.data import DataError
+    from medgraph.options import RunOptions, split_settings
+    from medgraph.segmentation import SEGMENTATION, SegmentationConfig, SegmentationRequest
+    from medgraph.segmentation.recipe import data_fingerprint
+    from medgraph.store import resolve_result_cache
 
     cache = resolve_result_cache(args.cache or params.get("result_cache") or "auto")
     assert cache is not None
     try:
-        data, splits = load_study_data(
-            params["dataset"],
-            params["data_source"],
-            params["data_root"],
-            params["n_phantoms"],
-            split_seed,
-        )
-    except DataUnavailableError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    device = args.device or params.get("device") or "auto"
-    # one entry per distinct run: e.g. λ = 0.1, the GIN row and "SMGNN + metric, S = 16" of the
+        data, splits = study.data_and_splits(params)
+    except DataError as exc:
+        return _fail(exc)
+    fingerprint = data_fingerprint(data)
+    _, config_options = split_settings(params.get("config"))
+    options = RunOptions(
+        device=args.device or params.get("device") or "auto",
+        progress=args.progress,
+        result_cache=cache,
+        retrain_damaged=args.retrain_damaged,
+        wait_for_lock=False,
+        superpixel_cache=config_options.get("superpixel_cache"),
+    )
+    # one piece per distinct run: e.g. λ = 0.1, the GIN row and "SMGNN + metric, S = 16" of the
     # ablations are the same run, trained once (and never by two shards at the same time)
-    # (the path under the current code's key; the names under every equivalent key)
-    plan: dict[Path, tuple[str, str, int, str, dict[str, Any], Any, list[str]]] = {}
+    plan_by_key: dict[str, tuple[str, str, int, Any, Any]] = {}
     for name, label, seed in chosen:
-        group = study[name]
+        group = plan[name]
         model, overrides = group.variants[label]
-        cfg = SegmentationConfig.from_any(group.config, progress=args.progress, **overrides)
-        names = [
-            entry_path(cache, model, seed, key).name
-            for key in run_keys(model, data, splits, cfg, seed)
-        ]
-        plan.setdefault(cache / names[0], (name, label, seed, model, overrides, cfg, names))
-    todo = list(plan.items())
+        cfg = SegmentationConfig.from_any(group.config, **overrides)
+        request = SegmentationRequest.make(model, data, splits, cfg, seed, fingerprint)
+        key = SEGMENTATION.key(study.name, request)
+        plan_by_key.setdefault(key.digest, (name, label, seed, request, key))
+    todo = list(plan_by_key.values())
     if args.shard is not None:
         todo = shard(todo, args.shard)
     print(
-        f"{args.run} ({args.profile}): {count_noun(len(chosen), 'piece')}, "
-        f"{count_noun(len(plan), 'distinct run')}"
+        f"{args.run} ({args.profile}, study {study.name}): {count_noun(len(chosen), 'piece')}, "
+        f"{count_noun(len(plan_by_key), 'distinct run')}"
         + (f", shard {args.shard}: {len(todo)}" if args.shard else "")
         + f"; {data.name} ({data.source}); cache {cache}"
     )
     if args.export is not None:
-        return _export(todo, Path(args.export), data, params)
-    stores = result_stores()
-    began, longest, done = time.perf_counter(), 0.0, 0
-    for path, (name, label, seed, model, overrides, cfg, names) in todo:
+        return _export(todo, Path(args.export), data, params, study, options)
+    if args.dry_run:
+        return _dry_run(todo, options)
+    return _train(todo, study.name, options, cache, args.budget_s)
+
+
+def _dry_run(todo: Sequence[Any], options: Any) -> int:
+    from medgraph.store import entry_status
+
+    damaged = 0
+    for name, label, seed, _request, key in todo:
+        state, path, detail = entry_status(key, options)
+        shown = path.name if path is not None else key.file_name
+        print(f"{name:10s} {label:28s} seed {seed}  {state:8s}  {shown}")
+        if state == "damaged":
+            damaged += 1
+            print(f"    {detail}")
+    if damaged:
+        what = "1 damaged entry" if damaged == 1 else f"{damaged} damaged entries"
+        print(f"{what}: see above", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _train(
+    todo: Sequence[Any], study: str, options: Any, cache: Path, budget_s: float | None
+) -> int:
+    from medgraph.metrics import evaluate_segmentation, summarize_segmentation
+    from medgraph.segmentation import SEGMENTATION
+    from medgraph.store import RunLockedError, StoreIntegrityError, obtain
+
+    began, longest, done, failed = time.perf_counter(), 0.0, 0, 0
+    for name, label, seed, request, key in todo:
         elapsed = time.perf_counter() - began
-        if args.budget_s is not None and done and elapsed + longest > args.budget_s:
+        if budget_s is not None and done and elapsed + longest > budget_s:
             print(
-                f"stopped after {done} of {len(todo)} runs: the budget of "
-                f"{args.budget_s:g} s would be exceeded ({elapsed:.0f} s used, the longest "
-                f"took {longest:.0f} s)"
+                f"stopped after {done} of {len(todo)} runs: the budget of {budget_s:g} s would "
+                f"be exceeded ({elapsed:.0f} s used, the longest took {longest:.0f} s)"
             )
             break
         where = f"{name:10s} {label:28s} seed {seed}"
-        if args.dry_run:
-            found = [
-                (state, folder / n)
-                for state, folder in [("cached", cache)] + [("stored", st) for st in stores]
-                for n in names
-                if (folder / n).exists()
-            ]
-            if not found and (cache / PARTIAL / path.name).exists():
-                found = [("resumes", cache / PARTIAL / path.name)]
-            state, shown = found[0] if found else ("to train", path)
-            print(f"{where}  {state:8s}  {shown.name}")
-            continue
         start = time.perf_counter()
-        runs, scores = compare_segmentation_models(
-            data, {label: (model, overrides)}, [seed], splits, cfg, device, result_cache=cache
-        )
-        run = runs[(label, seed)]
+        try:
+            run = obtain(SEGMENTATION, study, request, options)
+        except RunLockedError as exc:
+            print(f"{where}  skipped: {exc}", flush=True)
+            continue
+        except StoreIntegrityError as exc:
+            print(f"{where}  error: {exc}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
+        except KeyboardInterrupt:
+            print(
+                f"\ninterrupted: {label} seed {seed} stopped; started again, it resumes from its "
+                "last finished epoch",
+                file=sys.stderr,
+            )
+            return 130
+        except Exception as exc:  # a failed piece: one line here, the traceback in a log file
+            log = _log_exception(cache, where)
+            print(
+                f"{where}  failed: {type(exc).__name__}: {exc} (traceback in {log})",
+                file=sys.stderr,
+                flush=True,
+            )
+            failed += 1
+            continue
         longest, done = max(longest, time.perf_counter() - start), done + 1
+        masks = [request.data.masks[i] for i in run.test_idx]
         summary = summarize_segmentation(
-            scores[["image", "class_index", "class_name", "dice"]], metrics=["dice"]
+            evaluate_segmentation(run.test_predictions, masks, run.test_ids), metrics=["dice"]
         )
         how = "cached " if run.provenance.get("from_cache") else "trained"
         print(
             f"{where}  {how} {time.perf_counter() - start:7.1f} s  "
             f"test Dice 3cls {summary.loc['dice', 'all_classes']:.4f} "
-            f"cell {summary.loc['dice', 'cell_classes']:.4f}  {path.name}",
+            f"cell {summary.loc['dice', 'cell_classes']:.4f}  {key.file_name}",
             flush=True,
         )
-    return 0
+    return 1 if failed else 0
 
 
-def _export(todo: Sequence[Any], store: Path, data: Any, params: Mapping[str, Any]) -> int:
-    """Write the store form of the cached pieces of ``todo`` into ``store``; see the module notes."""
-    from medgraph.experiments import classifies_cell_types
-    from medgraph.result_cache import slim_entry
+def _export(
+    todo: Sequence[Any],
+    store: Path,
+    data: Any,
+    params: Mapping[str, Any],
+    study: Any,
+    options: Any,
+) -> int:
+    """Write the store form of the cached pieces of ``todo`` into ``store``."""
+    from medgraph.segmentation import slim_payload
+    from medgraph.store import export_entry, read_entry
 
-    classify = classifies_cell_types(params.get("run_classification"), str(params.get("dataset")))
-    first_seed = int(list(params.get("seeds") or [0])[0])
+    keep_all = getattr(study, "keeps_all_predictions", None)
     store.mkdir(parents=True, exist_ok=True)
     written = 0
-    for path, (name, label, seed, *_rest, names) in todo:
+    for name, label, seed, _request, key in todo:
         where = f"{name:10s} {label:28s} seed {seed}"
-        if any((store / n).exists() for n in names):
+        target = store / key.file_name
+        if target.exists():
+            read_entry(target, key.digest)  # a damaged store entry is an error, not "exported"
             print(f"{where}  already in {store}")
             continue
-        cached = [path.parent / n for n in names if (path.parent / n).exists()]
-        if not cached:
+        source = options.cache_path / key.file_name
+        if not source.exists():
             print(f"{where}  not cached, skipped")
             continue
-        path = cached[0]
-        target = store / path.name
-        keep_all = bool(classify) and name == "comparison" and int(seed) == first_seed
-        slim_entry(path, target, data if keep_all else None)
+        full = bool(keep_all(params, name, seed)) if keep_all is not None else False
+        export_entry(source, target, lambda p, full=full: slim_payload(p, data if full else None))
         written += 1
         size = target.stat().st_size / 1e6
-        extra = ", with predictions of every image" if keep_all else ""
+        extra = ", with predictions of every image" if full else ""
         print(f"{where}  exported {size:.2f} MB{extra}  {target}", flush=True)
     print(f"{written} entries written to {store}")
     return 0

@@ -1,7 +1,10 @@
 """Numbers published by the studies the workbook reproduces, labelled as theirs.
 
 These are transcriptions of the papers' tables, kept in one place so that reports can put them
-*beside* our measurements (never in place of them). Each table records its source.
+*beside* our measurements (never in place of them). Each table records its source. ``SMGNN_*``
+names hold the paper's tables under its own row names; ``PAPER_*`` names hold the paper's facts
+under our names (model names of :mod:`medgraph.models`, cell-type codes of
+:mod:`medgraph.classification`).
 
 SMGNN: Y. Jiang, Y. Shen, Y. Wang, Q. Ding, "Automatic recognition of white blood cell images with
 memory efficient superpixel metric GNN: SMGNN", Mathematical Biosciences and Engineering, 2024.
@@ -17,6 +20,10 @@ __all__ = [
     "smgnn_time_table",
     "smgnn_classification_table",
     "SMGNN_CELL_TYPE_ACCURACY",
+    "SMGNN_CLASSIFICATION_ACCURACY",
+    "PAPER_CLASS_ORDER",
+    "PAPER_PARAMS_M",
+    "PAPER_ROW",
 ]
 
 SMGNN_SOURCE = "Jiang et al., MBE 2024 (SMGNN)"
@@ -71,12 +78,33 @@ _CLASSIFICATION = [
 #: Tables 4 and 5: overall cell-type accuracy on dataset-2 with and without the segmentation.
 SMGNN_CELL_TYPE_ACCURACY = {"with SMGNN segmentation": 0.9672, "image only": 0.7213}
 
+#: Table 5 ("image only": the classifier without a segmentation) and Table 6's CA column (one row
+#: per segmentation model; the SMGNN row is Table 4's overall accuracy): overall cell-type accuracy
+#: on dataset-2 by the segmentation the classifier was given, under the paper's row names.
+SMGNN_CLASSIFICATION_ACCURACY: dict[str, float] = {
+    "image only": SMGNN_CELL_TYPE_ACCURACY["image only"],
+    **{model: accuracy for model, _, _, accuracy in _CLASSIFICATION},
+}
+
+#: Row/column order of Tables 4–5 (alphabetical: basophil, eosinophil, lymphocyte, monocyte,
+#: neutrophil), as the cell-type codes of :data:`medgraph.classification.CELL_TYPES`:
+#: ``{k: CELL_TYPES[k] for k in PAPER_CLASS_ORDER}`` gives that layout.
+PAPER_CLASS_ORDER: tuple[int, ...] = (5, 4, 2, 3, 1)
+
 #: how our model names map to the paper's row names
 PAPER_ROW = {
     "smgnn": "SMGNN",
     "unet": "U-Net",
     "attention_unet": "Att-U-Net",
     "swin_unet": "Swin-U-Net",
+}
+
+_PARAMETERS_M = {model: parameters for model, parameters, *_ in _TABLE["wbc1"]}
+#: Table 1 (repeated in Tables 2 and 6): parameter counts in millions, by our model names (SMGNN's
+#: printed as 7e-3 M); None for UNet++, which the paper cites but does not tabulate.
+PAPER_PARAMS_M: dict[str, float | None] = {
+    name: _PARAMETERS_M.get(PAPER_ROW.get(name, ""))
+    for name in ("smgnn", "unet", "attention_unet", "unet++", "swin_unet")
 }
 
 

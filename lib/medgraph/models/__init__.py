@@ -8,16 +8,12 @@
 
 from __future__ import annotations
 
+from medgraph.models.baselines import build_baseline
 from medgraph.models.common import count_parameters
 from medgraph.models.smgnn import SMGNN
-from medgraph.models.unets import (
-    PAPER_PARAMS_M,
-    AttentionUNet,
-    SwinUNet,
-    UNet,
-    UNetPlusPlus,
-    build_baseline,
-)
+from medgraph.models.swin_unet import SwinUNet
+from medgraph.models.unet import AttentionUNet, UNet
+from medgraph.models.unetpp import UNetPlusPlus
 
 __all__ = [
     "SMGNN",
@@ -26,6 +22,5 @@ __all__ = [
     "UNetPlusPlus",
     "SwinUNet",
     "build_baseline",
-    "PAPER_PARAMS_M",
     "count_parameters",
 ]
