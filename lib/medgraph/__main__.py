@@ -10,7 +10,6 @@ status 141 (as for a program killed by SIGPIPE) and no traceback.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
@@ -29,14 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code
     except BrokenPipeError:
-        # the reader went away: what is left goes to devnull, so that Python's flush at exit
-        # does not raise again
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        finally:
-            os.close(devnull)
-        return 141
+        from medgraph.data.cli import stdout_closed
+
+        return stdout_closed()
 
 
 def _dispatch(args: list[str]) -> int:

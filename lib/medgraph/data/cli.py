@@ -144,7 +144,7 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stdout_closed() -> int:
+def stdout_closed() -> int:
     """The reader of stdout went away: send what is left to devnull, end quietly (SIGPIPE's 141).
 
     Python flushes stdout again at exit; pointing its file descriptor at devnull keeps that last
@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
         return code
     except BrokenPipeError:
-        return _stdout_closed()
+        return stdout_closed()
     except _UsageError as exc:
         print(f"{_PROG}: {exc} (see `{_PROG} --help`)", file=sys.stderr)
         return 2
