@@ -94,6 +94,7 @@ from medgraph.classification import (
 )
 from medgraph.graphs import build_superpixel_graphs
 from medgraph.metrics import aggregate_over_seeds
+from medgraph.models.registry import MODELS
 from medgraph.options import RunOptions, split_settings
 from medgraph.published import (
     PAPER_PARAMS_M,
@@ -412,7 +413,8 @@ for _, row in table.iterrows():
     )
     paper_dice = row.get("paper_dice", np.nan) if paper is not None else np.nan
     head = ""
-    if row["model"].startswith("smgnn") and base_config.cnn_dilation != 1:
+    spec = MODELS.get(row["model"])
+    if spec is not None and spec.head == "cnn" and base_config.cnn_dilation != 1:
         head = f" (head dilations {base_config.cnn_dilation})"
     report.compare(
         f"{row['model']}{head} Dice, 3-class mean ({ds.name}, {ds.source}, "

@@ -42,10 +42,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from medgraph.parameters import ParameterError, check_parameters, notebook_defaults
-from medgraph.reporting import atomic_write_text, describe_datasets, repo_root
+from medgraph.report_index import write_index
+from medgraph.reporting import atomic_write_text, repo_root
+from medgraph.run_config import (
+    CONFIG_NAME,
+    RunConfigError,
+    RunSpec,
+    check_runs,
+    load_config,
+    load_runs,
+    merge_parameters,
+    parse_overrides,
+)
 
 __all__ = [
     "RunSpec",
@@ -62,15 +70,8 @@ __all__ = [
     "main",
 ]
 
-CONFIG_NAME = "papermill_runs.yaml"
 LOCK_NAME = ".runner.lock"
 STAGING_NAME = ".staging"
-#: parameters the runner gives every run itself
-RUNNER_PARAMETERS = ("profile", "run_name", "output_dir")
-
-
-class RunConfigError(ValueError):
-    """``papermill_runs.yaml`` is malformed."""
 
 
 class RunnerBusyError(RuntimeError):
@@ -91,17 +92,6 @@ class RunInterrupted(KeyboardInterrupt):
         super().__init__(run, seconds)
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """One run: a notebook and its merged parameters for one profile."""
-
-    name: str
-    notebook: Path
-    profile: str
-    parameters: dict[str, Any]
-    description: str = ""
-
-
 @dataclass
 class RunOutcome:
     """What happened to one run."""
@@ -113,117 +103,6 @@ class RunOutcome:
     report_dir: Path | None = None
     log: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and validate ``papermill_runs.yaml``."""
-    path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunConfigError(f"{path} not found") from None
-    except yaml.YAMLError as exc:
-        raise RunConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(config, dict) or "profiles" not in config or "runs" not in config:
-        raise RunConfigError(f"{path} must define 'profiles' and 'runs'")
-    names = [r.get("name") for r in config["runs"]]
-    if len(set(names)) != len(names) or None in names:
-        raise RunConfigError(f"{path}: every run needs a unique 'name'")
-    return config
-
-
-def merge_parameters(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Later layers win; a mapping over a mapping is merged key by key (one level)."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        for key, value in layer.items():
-            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
-    return merged
-
-
-def load_runs(
-    config_path: str | Path, profile: str, only: Sequence[str] | None = None
-) -> list[RunSpec]:
-    """The runs of ``profile``, optionally only those whose name contains one of ``only``.
-
-    Parameters are merged in this order, later ones winning: the profile's ``parameters``, the
-    run's ``parameters``, the run's ``profiles[<profile>]``. A parameter whose value is a mapping
-    in both (e.g. ``config``) is merged key by key, one level deep, so a run can add to the
-    profile's ``config`` without repeating it. A run whose ``profiles`` mapping omits the profile
-    is not part of it.
-    """
-    config_path = Path(config_path)
-    config = load_config(config_path)
-    profiles = config["profiles"]
-    if profile not in profiles:
-        raise RunConfigError(
-            f"unknown profile {profile!r}; {config_path} defines {sorted(profiles)}"
-        )
-    base = dict((profiles[profile] or {}).get("parameters") or {})
-    root = config_path.parent
-    specs = []
-    for run in config["runs"]:
-        per_profile = run.get("profiles") or {}
-        if per_profile and profile not in per_profile:
-            continue
-        if only and not any(token in run["name"] for token in only):
-            continue
-        params = merge_parameters(base, run.get("parameters") or {}, per_profile.get(profile) or {})
-        specs.append(
-            RunSpec(
-                name=run["name"],
-                notebook=root / run["notebook"],
-                profile=profile,
-                parameters=params,
-                description=run.get("description", ""),
-            )
-        )
-    return specs
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["KEY=VALUE", …]`` (VALUE read as YAML) as a dict; malformed items raise RunConfigError."""
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip().isidentifier():
-            raise RunConfigError(f"--set expects KEY=VALUE with a parameter name, got {item!r}")
-        try:
-            overrides[key.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise RunConfigError(f"--set {key}: {text!r} is not valid YAML ({exc})") from None
-    return overrides
-
-
-def check_runs(specs: Sequence[RunSpec]) -> None:
-    """Check every run's parameters against its notebook before anything is executed.
-
-    Parameters
-    ----------
-    specs : the runs, with their merged parameters (``--set`` included)
-
-    Raises
-    ------
-    RunConfigError
-        For the first run whose parameters fail :func:`medgraph.parameters.check_parameters`, or
-        that sets a parameter the runner sets itself; the message starts with the run's name.
-    """
-    defaults: dict[Path, dict[str, Any]] = {}
-    for spec in specs:
-        try:
-            taken = [k for k in RUNNER_PARAMETERS if k in spec.parameters]
-            if taken:
-                raise ParameterError(
-                    f"parameter {taken[0]!r} is set by the runner ({', '.join(RUNNER_PARAMETERS)})"
-                )
-            if spec.notebook not in defaults:
-                defaults[spec.notebook] = notebook_defaults(spec.notebook)
-            check_parameters(spec.notebook, spec.parameters, defaults=defaults[spec.notebook])
-        except ParameterError as exc:
-            raise RunConfigError(f"{spec.name}: {exc}") from None
 
 
 @contextmanager
@@ -433,99 +312,6 @@ def _details(exc: BaseException) -> str:
     else:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return _ANSI.sub("", text)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def write_index(
-    profile_dir: Path,
-    profile: str,
-    description: str,
-    outcomes: Sequence[RunOutcome] = (),
-    run_descriptions: Mapping[str, str] | None = None,
-) -> Path:
-    """Rewrite ``reports/<profile>/README.md`` from the complete runs found in ``profile_dir``.
-
-    ``run_descriptions`` maps run names to their ``description`` in ``papermill_runs.yaml``. It
-    tells apart runs of one notebook (whose titles are the same); the table shows it in place of
-    the notebook's title, and each run's section starts with it.
-    """
-    failed_now = {o.spec.name: o for o in outcomes if not o.ok}
-    run_descriptions = run_descriptions or {}
-    lines = [
-        f"# Reports: profile `{profile}`",
-        "",
-        description.strip(),
-        "",
-        "Regenerate with `make reports PROFILE=" + profile + "` "
-        "(or `python -m medgraph.runs --profile " + profile + "`). Every number below comes from "
-        "running the notebooks; the paper's published numbers stand beside ours in columns "
-        "labelled as the paper's.",
-        "",
-        "| run | what it runs | data | seeds | wall time | status |",
-        "|---|---|---|---|---|---|",
-    ]
-    runs = []
-    for results in sorted(profile_dir.glob("*/results.json")):
-        if results.parent.name.startswith((".", "_")):
-            continue
-        try:
-            payload = json.loads(results.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if payload.get("status") != "complete":
-            continue
-        runs.append((results.parent, payload))
-    for folder, payload in runs:
-        data = describe_datasets(payload.get("datasets", []), "; ")
-        status = "complete"
-        if folder.name in failed_now:
-            status = "**latest attempt failed**; showing the previous complete report"
-        what = run_descriptions.get(folder.name) or payload.get("title", "")
-        lines.append(
-            f"| [{folder.name}]({folder.name}/) | {what} | {data} | "
-            f"{payload.get('seeds')} | {payload.get('wall_time_s', 0):.0f} s | {status} |"
-        )
-    for name, outcome in failed_now.items():
-        if not (profile_dir / name).exists():
-            lines.append(
-                f"| {name} | – | – | – | {outcome.seconds:.0f} s | **failed**, no report |"
-            )
-    for folder, payload in runs:
-        lines += ["", f"## {folder.name}", ""]
-        if run_descriptions.get(folder.name):
-            lines += [f"Run: {run_descriptions[folder.name]}.", ""]
-        if payload.get("title"):
-            lines += [payload["title"], ""]
-        rows = payload.get("paper_comparison") or []
-        if rows:
-            lines += [
-                "| quantity | ours | paper's (published) | paper source | note |",
-                "|---|---|---|---|---|",
-            ]
-            for row in rows:
-                lines.append(
-                    f"| {row['quantity']} | {_fmt(row['ours'])} | {_fmt(row['paper'])} | "
-                    f"{row['source']} | {row.get('note', '')} |"
-                )
-            lines.append("")
-        for table in payload.get("tables", []):
-            lines.append(
-                f"- table [{table['name']}]({folder.name}/{table['md']}): {table['caption']}"
-            )
-        for fig in payload.get("figures", []):
-            lines.append(f"- figure [{fig['name']}]({folder.name}/{fig['file']}): {fig['caption']}")
-    if failed_now:
-        lines += ["", "## Failed in the latest invocation", ""]
-        for name, outcome in failed_now.items():
-            lines.append(f"- `{name}`: {outcome.error} (partial outputs in `_failed/{name}/`)")
-    return atomic_write_text(profile_dir / "README.md", "\n".join(lines) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
