@@ -6,15 +6,24 @@
   root or ``MEDGRAPH_DATA`` naming a missing folder raises :class:`DataConfigError`;
 - :func:`fetch`: download an automatic data set, or register a local copy (``--from``);
 - :func:`load_dataset`: real data when present, seeded phantoms otherwise; :func:`load_wbc`,
-  :func:`make_wbc_phantoms`;
+  :func:`make_wbc_phantoms`; the binary data sets :func:`load_isic2016`, :func:`load_ph2`,
+  :func:`load_emds` (EMDS-5 and EMDS-6) and :func:`make_lesion_phantoms`;
 - :class:`SegmentationDataset`: images, masks (0 background, 1 cytoplasm, 2 nucleus), class
-  labels, a checksum and a description for reports.
+  labels, a checksum and a description for reports; :class:`BinarySegmentationDataset` the same
+  with masks 0 background / 1 foreground and per-data-set class names.
 
 Importing this package never touches the network; only :func:`fetch` does, and only when asked.
 The command line is ``python -m medgraph data list | info NAME | fetch NAME [--from DIR]``.
 """
 
-from medgraph.data.dataset import CLASS_NAMES, LABEL_NAMES, SegmentationDataset
+from medgraph.data.dataset import (
+    BINARY_LABEL_NAMES,
+    CLASS_NAMES,
+    LABEL_NAMES,
+    BinarySegmentationDataset,
+    SegmentationDataset,
+)
+from medgraph.data.emds import EMDS_CLASSES, load_emds
 from medgraph.data.errors import (
     DataConfigError,
     DataError,
@@ -23,19 +32,25 @@ from medgraph.data.errors import (
     UnknownDatasetError,
 )
 from medgraph.data.fetch import fetch
+from medgraph.data.isic import load_isic2016
 from medgraph.data.loaders import load_dataset
 from medgraph.data.paths import cache_dir, data_root, locate
-from medgraph.data.phantoms import make_wbc_phantoms
+from medgraph.data.ph2 import PH2_CLASSES, load_ph2, read_ph2_diagnoses
+from medgraph.data.phantoms import make_lesion_phantoms, make_wbc_phantoms
 from medgraph.data.registry import REGISTRY, DatasetInfo, Download, Loader, get_info, names
 from medgraph.data.wbc import load_wbc
 
 __all__ = [
+    "BINARY_LABEL_NAMES",
     "CLASS_NAMES",
+    "EMDS_CLASSES",
     "LABEL_NAMES",
+    "PH2_CLASSES",
     "REGISTRY",
     "DataConfigError",
     "DataError",
     "DataFormatError",
+    "BinarySegmentationDataset",
     "DataUnavailableError",
     "DatasetInfo",
     "Download",
@@ -47,8 +62,13 @@ __all__ = [
     "fetch",
     "get_info",
     "load_dataset",
+    "load_emds",
+    "load_isic2016",
+    "load_ph2",
     "load_wbc",
     "locate",
+    "make_lesion_phantoms",
     "make_wbc_phantoms",
     "names",
+    "read_ph2_diagnoses",
 ]

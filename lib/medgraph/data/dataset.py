@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +10,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["SegmentationDataset", "CLASS_NAMES", "LABEL_NAMES"]
+__all__ = [
+    "SegmentationDataset",
+    "BinarySegmentationDataset",
+    "CLASS_NAMES",
+    "LABEL_NAMES",
+    "BINARY_LABEL_NAMES",
+]
 
 #: Cell types of the WBC class-label CSVs; index 0 means "unknown / not labelled".
 CLASS_NAMES: tuple[str, ...] = (
@@ -22,6 +29,8 @@ CLASS_NAMES: tuple[str, ...] = (
 )
 #: Pixel classes of the masks.
 LABEL_NAMES: tuple[str, ...] = ("background", "cytoplasm", "nucleus")
+#: Pixel classes of binary masks (lesion or organism against everything else).
+BINARY_LABEL_NAMES: tuple[str, ...] = ("background", "foreground")
 
 
 @dataclass
@@ -83,8 +92,9 @@ class SegmentationDataset:
                     f"{self.name}/{ident}: mask must be {image.shape[:2]} uint8, "
                     f"got {mask.shape} {mask.dtype}"
                 )
-        if n and (self.class_labels.min() < 0 or self.class_labels.max() >= len(CLASS_NAMES)):
-            raise ValueError(f"{self.name}: class labels must lie in 0..{len(CLASS_NAMES) - 1}")
+        n_classes = len(self.class_names)
+        if n and (self.class_labels.min() < 0 or self.class_labels.max() >= n_classes):
+            raise ValueError(f"{self.name}: class labels must lie in 0..{n_classes - 1}")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -99,7 +109,8 @@ class SegmentationDataset:
         Returns
         -------
         SegmentationDataset
-            Sharing the image and mask arrays with this one (no copies).
+            Of the same type as this one (a :class:`BinarySegmentationDataset` stays one), sharing
+            the image and mask arrays with it (no copies).
         """
         idx = np.asarray(indices)
         if idx.dtype == bool:
@@ -109,14 +120,12 @@ class SegmentationDataset:
         idx = idx.astype(np.int64).reshape(-1)
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"index out of range for {len(self)} images")
-        return SegmentationDataset(
-            name=self.name,
-            source=self.source,
+        return dataclasses.replace(
+            self,
             images=[self.images[i] for i in idx],
             masks=[self.masks[i] for i in idx],
             ids=[self.ids[i] for i in idx],
             class_labels=self.class_labels[idx],
-            root=self.root,
         )
 
     @property
@@ -134,9 +143,10 @@ class SegmentationDataset:
         return digest.hexdigest()
 
     def class_counts(self) -> dict[str, int]:
-        """Number of images of each cell type (``"unknown"`` only when some are unlabelled)."""
-        counts = np.bincount(self.class_labels, minlength=len(CLASS_NAMES))
-        out = {name: int(c) for name, c in zip(CLASS_NAMES[1:], counts[1:], strict=True)}
+        """Number of images of each class (``"unknown"`` only when some are unlabelled)."""
+        names = self.class_names
+        counts = np.bincount(self.class_labels, minlength=len(names))
+        out = {name: int(c) for name, c in zip(names[1:], counts[1:], strict=True)}
         if counts[0]:
             out["unknown"] = int(counts[0])
         return out
@@ -162,3 +172,77 @@ class SegmentationDataset:
             "checksum": self.checksum,
             "root": self.root,
         }
+
+
+@dataclass
+class BinarySegmentationDataset(SegmentationDataset):
+    """Images with binary masks (0 background, 1 foreground) and one class label per image.
+
+    The container of the lesion and microorganism data sets (ISIC 2016, PH2, EMDS-5, EMDS-6) and
+    of their phantoms. It behaves like :class:`SegmentationDataset` (``subset``, ``checksum``,
+    ``class_counts``), with two differences: masks hold only 0 and 1 (:attr:`label_names` is
+    ``("background", "foreground")``), and the image classes are named per data set by the
+    instance field :attr:`class_names` (index 0 always means "unknown / not labelled").
+
+    Attributes
+    ----------
+    name, source, ids, root
+        As for :class:`SegmentationDataset`.
+    images : list of ndarray
+        Each (H, W, 3) uint8 RGB; sizes may differ between images.
+    masks : list of ndarray
+        Each (H, W) uint8 with the size of its image: 0 background, 1 foreground (lesion or
+        organism).
+    class_labels : ndarray
+        (N,) int64 indices into :attr:`class_names`; 0 where the layout gives no class.
+    class_names : tuple of str
+        Names of the image classes, ``class_names[0] == "unknown"``; e.g. the 21 microorganisms
+        of EMDS for ``class_labels`` 1..21. Default ``("unknown",)``: no classes.
+    """
+
+    class_names: tuple[str, ...] = ("unknown",)  # an instance field here, a ClassVar above
+
+    label_names: ClassVar[tuple[str, ...]] = BINARY_LABEL_NAMES
+
+    def __post_init__(self) -> None:
+        self.class_names = tuple(str(c) for c in self.class_names)
+        if not self.class_names or self.class_names[0] != "unknown":
+            raise ValueError(
+                f"{self.name}: class_names must start with 'unknown', got {self.class_names!r}"
+            )
+        super().__post_init__()
+        for mask, ident in zip(self.masks, self.ids, strict=True):
+            if mask.size and mask.max() > 1:
+                raise ValueError(
+                    f"{self.name}/{ident}: a binary mask holds only 0 and 1, found {mask.max()}"
+                )
+
+    def foreground_share(self) -> np.ndarray:
+        """Share of foreground pixels of every mask.
+
+        Returns
+        -------
+        ndarray
+            (N,) float64 in [0, 1].
+        """
+        return np.array(
+            [float(np.count_nonzero(m)) / m.size if m.size else 0.0 for m in self.masks],
+            dtype=np.float64,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary for reports.
+
+        Returns
+        -------
+        dict
+            As :meth:`SegmentationDataset.describe`, plus ``label_names`` and
+            ``foreground_share`` ([min, mean, max] over the masks, or ``None`` when empty).
+        """
+        info = super().describe()
+        share = self.foreground_share()
+        info["label_names"] = list(self.label_names)
+        info["foreground_share"] = (
+            [float(share.min()), float(share.mean()), float(share.max())] if share.size else None
+        )
+        return info

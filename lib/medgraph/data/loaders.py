@@ -7,7 +7,6 @@ from pathlib import Path
 
 from medgraph.data.dataset import SegmentationDataset
 from medgraph.data.errors import DataError, DataUnavailableError
-from medgraph.data.paths import locate
 from medgraph.data.registry import get_info
 
 __all__ = ["load_dataset", "SOURCES"]
@@ -30,28 +29,31 @@ def load_dataset(
 
     Parameters
     ----------
-    name : {"wbc1", "wbc2"}
+    name : {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6"}
         Registry name. The entry's :class:`~medgraph.data.Loader` says how to read it and which
         phantoms stand in for it; other registered names (no loader yet) raise
         :class:`DataError`.
     source : {"auto", "real", "phantom"}
         ``"real"`` reads the published files (:class:`DataUnavailableError` when absent);
-        ``"phantom"`` generates :func:`make_wbc_phantoms`; ``"auto"`` reads the real files when
-        :func:`locate` finds them and otherwise generates phantoms, logging a warning that says so.
-        A real copy that is found but broken raises rather than falling back, and so does a
-        ``root`` or ``MEDGRAPH_DATA`` naming a folder that does not exist
+        ``"phantom"`` generates the entry's phantoms (:func:`make_wbc_phantoms` for the WBC sets,
+        :func:`make_lesion_phantoms` for the binary ones); ``"auto"`` reads the real files when
+        they are found and otherwise generates phantoms, logging a warning that says so. A real
+        copy that is found but broken raises rather than falling back, and so does a ``root`` or
+        ``MEDGRAPH_DATA`` naming a folder that does not exist
         (:class:`~medgraph.data.DataConfigError`).
     root : str or Path, optional
         Where to look first for the real data (see :func:`locate`).
     n_phantoms : int, optional
-        Number of phantoms; default the size of the real set (300 for wbc1, 100 for wbc2).
+        Number of phantoms; default the size of the real set (wbc1 300, wbc2 100, isic2016 900
+        training images, ph2 200, emds5 420, emds6 840).
     seed : int
         Seed of the phantoms.
 
     Returns
     -------
     SegmentationDataset
-        With ``source`` saying which it is.
+        With ``source`` saying which it is; a :class:`BinarySegmentationDataset` (masks 0/1) for
+        isic2016, ph2, emds5 and emds6.
 
     Raises
     ------
@@ -61,6 +63,11 @@ def load_dataset(
         With ``"real"``, when no copy is found.
     DataFormatError
         When a copy is found but its files are broken.
+
+    Notes
+    -----
+    With ``"auto"`` the reader is called and only its :class:`DataUnavailableError` (nothing
+    found where :func:`locate` looks) switches to the phantoms.
     """
     info = get_info(name)  # unknown names: UnknownDatasetError listing the known ones
     if info.loader is None:
@@ -73,11 +80,12 @@ def load_dataset(
     if source == "real":
         return loader.read(root)
     if source == "auto":
+        # the reader finds the folder (locate, or its own rules, e.g. PH2's IMDnnn folder);
+        # only "not found" falls back: DataConfigError (a misconfigured path) and
+        # DataFormatError (a broken copy) are not caught
         try:
-            locate(name, root)  # DataConfigError (a misconfigured path) is not caught
+            return loader.read(root)
         except DataUnavailableError as exc:
             count = loader.real_size if n_phantoms is None else int(n_phantoms)
             logger.warning("%s; using %d synthetic phantoms instead (seed %d)", exc, count, seed)
-        else:
-            return loader.read(root)
     return loader.phantoms(n_phantoms, seed=seed)

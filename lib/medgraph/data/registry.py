@@ -41,6 +41,14 @@ __all__ = [
     "read_wbc1",
     "read_wbc2",
     "wbc_phantoms",
+    "read_emds5",
+    "read_emds6",
+    "read_isic2016",
+    "read_ph2",
+    "emds5_phantoms",
+    "emds6_phantoms",
+    "isic2016_phantoms",
+    "ph2_phantoms",
 ]
 
 
@@ -138,6 +146,60 @@ def wbc_phantoms(n: int, seed: int = 0, style: str = "wbc1") -> SegmentationData
     from medgraph.data.phantoms import make_wbc_phantoms  # lazy: numpy/scipy rendering
 
     return make_wbc_phantoms(n, seed=seed, style=style)
+
+
+def read_emds5(root: str | Path | None = None) -> SegmentationDataset:
+    """EMDS-5 with its single-object masks: :func:`medgraph.data.load_emds` ``(5, root)``."""
+    from medgraph.data.emds import load_emds  # lazy: emds -> paths -> registry
+
+    return load_emds(5, root, masks="single")
+
+
+def read_emds6(root: str | Path | None = None) -> SegmentationDataset:
+    """EMDS-6 with its (multi-object) masks: :func:`medgraph.data.load_emds` ``(6, root)``."""
+    from medgraph.data.emds import load_emds  # lazy: emds -> paths -> registry
+
+    return load_emds(6, root, masks="multi")
+
+
+def read_isic2016(root: str | Path | None = None) -> SegmentationDataset:
+    """ISIC 2016 part 1, the 900 training images: :func:`medgraph.data.load_isic2016`."""
+    from medgraph.data.isic import load_isic2016  # lazy: isic -> paths -> registry
+
+    return load_isic2016(root, split="train")
+
+
+def read_ph2(root: str | Path | None = None) -> SegmentationDataset:
+    """PH2, all 200 images: :func:`medgraph.data.load_ph2` ``(root)``."""
+    from medgraph.data.ph2 import load_ph2  # lazy: ph2 -> paths -> registry
+
+    return load_ph2(root)
+
+
+def _lesion_phantoms(name: str, n: int, seed: int, style: str) -> SegmentationDataset:
+    from medgraph.data.phantoms import make_lesion_phantoms  # lazy: numpy/scipy rendering
+
+    return make_lesion_phantoms(n, seed=seed, style=style, name=name)
+
+
+def emds5_phantoms(n: int, seed: int = 0, style: str = "microscopy") -> SegmentationDataset:
+    """Synthetic EMDS-5 stand-ins: :func:`medgraph.data.make_lesion_phantoms`, name "emds5"."""
+    return _lesion_phantoms("emds5", n, seed, style)
+
+
+def emds6_phantoms(n: int, seed: int = 0, style: str = "microscopy") -> SegmentationDataset:
+    """Synthetic EMDS-6 stand-ins: :func:`medgraph.data.make_lesion_phantoms`, name "emds6"."""
+    return _lesion_phantoms("emds6", n, seed, style)
+
+
+def isic2016_phantoms(n: int, seed: int = 0, style: str = "dermoscopy") -> SegmentationDataset:
+    """Synthetic ISIC 2016 stand-ins: :func:`medgraph.data.make_lesion_phantoms`, "isic2016"."""
+    return _lesion_phantoms("isic2016", n, seed, style)
+
+
+def ph2_phantoms(n: int, seed: int = 0, style: str = "dermoscopy") -> SegmentationDataset:
+    """Synthetic PH2 stand-ins: :func:`medgraph.data.make_lesion_phantoms`, name "ph2"."""
+    return _lesion_phantoms("ph2", n, seed, style)
 
 
 @dataclass(frozen=True)
@@ -384,7 +446,16 @@ def _entries() -> list[DatasetInfo]:
                 "https://challenge.isic-archive.com/data/#2016, unzip them into one folder and run "
                 "`medgraph data fetch isic2016 --from DIR`."
             ),
-            markers=("ISBI2016_ISIC_Part1_Training_Data",),
+            markers=("ISBI2016_ISIC_Part1_Training_Data", "ISBI2016_ISIC_Part1_Test_Data"),
+            loader=Loader(
+                read_isic2016, isic2016_phantoms, phantom_style="dermoscopy", real_size=900
+            ),
+            notes=(
+                "The loader reads the training part (900 images, the set of the unsupervised "
+                "graph-cut study); `load_isic2016(root, split='test'|'all')` reads the rest. Masks "
+                "are thresholded at > 127 into 0 skin / 1 lesion. The images are full-size (up to "
+                "several megapixels): all 900 take a few GB of memory."
+            ),
         ),
         DatasetInfo(
             name="isic2017",
@@ -464,6 +535,14 @@ def _entries() -> list[DatasetInfo]:
                 "MEDGRAPH_DATA."
             ),
             markers=("PH2 Dataset images",),
+            loader=Loader(read_ph2, ph2_phantoms, phantom_style="dermoscopy", real_size=200),
+            notes=(
+                "The loader also accepts the folder holding the `IMDnnn` folders itself. Class "
+                "labels come from the 'Clinical Diagnosis' column of `PH2_dataset.txt` (0 common "
+                "nevus, 1 atypical nevus, 2 melanoma) shifted by one, so that 0 means unknown: "
+                "1 common nevus, 2 atypical nevus, 3 melanoma; 0 when the table is absent (the "
+                "`.xlsx` copy of the table is not read). Lesion masks are thresholded at > 127."
+            ),
         ),
         DatasetInfo(
             name="emds5",
@@ -494,10 +573,15 @@ def _entries() -> list[DatasetInfo]:
                 "Manual: `git clone https://github.com/NEUZihan/EMDS-5` (or download its archive), "
                 "then `medgraph data fetch emds5 --from EMDS-5` or set MEDGRAPH_DATA."
             ),
-            markers=("EMDS5-Original",),
+            markers=("EMDS5-GTS", "EMDS5-GTM"),
+            loader=Loader(read_emds5, emds5_phantoms, phantom_style="microscopy", real_size=420),
             notes=(
-                "In the public copy one single-object mask is named `EMDS5gNN-NN-GTS.png` "
-                "(missing hyphen)."
+                "In the public copy one single-object mask is named `EMDS5g10-07-GTS.png` "
+                "(missing hyphen); the loader matches masks to images ignoring hyphens. Eight "
+                "masks are RGB and one grey+alpha; they are reduced to grey. The loader reads the "
+                "single-object masks (GTS) by default; `load_emds(5, root, masks='multi')` the "
+                "GTM ones. Class labels 1..21 come from `gCC` in the file names. Each folder also "
+                "holds an empty `a.txt`, which is ignored."
             ),
         ),
         DatasetInfo(
@@ -517,19 +601,32 @@ def _entries() -> list[DatasetInfo]:
                 "doi:10.3389/fmicb.2022.829027"
             ),
             layout=(
-                "21 classes x 40 images: 840 original microscope images and 840 ground-truth "
-                "masks, named like EMDS-5. The exact folder names are pinned when its loader is "
-                "written; until then any folder named `emds6`/`EMDS-6`/`EMDS6` is accepted."
+                "21 classes x 40 images. The figshare archive keeps the EMDS-5 names and folder "
+                "prefix and adds one sub-folder per class: `EMDS5-Original/CC/EMDS5-gCC-NN.png` "
+                "(CC = 01..21, NN = 01..40) with one mask set, `EMDS5-Ground Truth/CC/"
+                "EMDS5-gCC-NN-GTM.png` (white foreground on black, threshold at > 127). Folders "
+                "named `EMDS6-Original` / `EMDS6-GTM` (flat or per class) are accepted too."
             ),
-            expected_counts={},
+            expected_counts={
+                "EMDS5-Original/*/*.png": 840,
+                "EMDS5-Ground Truth/*/*.png": 840,
+            },
             auto_download=False,
             how_to_get=(
                 "Manual: download the archive from "
                 "https://figshare.com/articles/dataset/EMDS6/17125025/1, unpack it into a folder "
                 "named `emds6`, then `medgraph data fetch emds6 --from DIR` or set MEDGRAPH_DATA."
             ),
-            markers=(),
-            notes="Not available on the team's machines; EMDS-5 (`emds5`) is its predecessor.",
+            markers=("EMDS5-Ground Truth", "EMDS6-Original", "EMDS6-GTM"),
+            loader=Loader(read_emds6, emds6_phantoms, phantom_style="microscopy", real_size=840),
+            notes=(
+                "Not available on the team's machines; EMDS-5 (`emds5`) is its predecessor. The "
+                "layout was not checked against the archive itself but against public code that "
+                "reads it (dataset-ninja/emds-6 src/convert.py: `EMDS5-Original/<class>/` and "
+                "`EMDS5-Ground Truth/<class>/<stem>-GTM.png`; other users' readers and file names "
+                "such as `EMDS5-g01-40.png`); `EMDS6-*` folder names are accepted by analogy. "
+                "Class labels 1..21 come from `gCC` in the file names."
+            ),
         ),
         DatasetInfo(
             name="bccd",
