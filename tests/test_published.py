@@ -108,3 +108,17 @@ def test_class_order_is_the_alphabetical_order_of_tables_4_and_5():
 def test_published_imports_no_torch():
     code = "import sys, medgraph.published; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_graph_cut_seed_tables_are_the_seeds():
+    from medgraph.published import graph_cut_seed_table
+
+    isic = graph_cut_seed_table("isic2016").set_index(["loss", "layer"])
+    emds = graph_cut_seed_table("emds6").set_index(["loss", "layer"])
+    assert len(isic) == len(emds) == 8  # ARMA is not used with CC's negative weights
+    assert ("cc", "arma") not in isic.index
+    assert isic.loc[("ncut", "arma"), "paper_iou"] == 0.623
+    assert emds.loc[("ncut", "arma"), ["paper_iou", "paper_dice"]].tolist() == [0.649, 0.731]
+    assert emds.loc[("dmon", "gcn"), "paper_best_epoch"] == 70
+    with pytest.raises(KeyError, match="emds6"):
+        graph_cut_seed_table("emds5")

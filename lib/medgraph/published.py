@@ -8,6 +8,12 @@ under our names (model names of :mod:`medgraph.models`, cell-type codes of
 
 SMGNN: Y. Jiang, Y. Shen, Y. Wang, Q. Ding, "Automatic recognition of white blood cell images with
 memory efficient superpixel metric GNN: SMGNN", Mathematical Biosciences and Engineering, 2024.
+
+Graph cuts: A. Fellah, A. A. Mokadem, M. Mekki, Y. L. Benyamina, "Unsupervised Image Segmentation
+with GNNs" (course project page; DeepCut's NCut and CC losses and UnSeGGNet's DMoN loss with GCN,
+GAT and ARMA layers, on ISIC 2016 and EMDS-6). Its scores come from reference code that picks the
+foreground cluster with the ground truth and reports the best of ten evaluated epochs on the
+scored images.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ __all__ = [
     "PAPER_CLASS_ORDER",
     "PAPER_PARAMS_M",
     "PAPER_ROW",
+    "GRAPH_CUT_SOURCE",
+    "graph_cut_seed_table",
 ]
 
 SMGNN_SOURCE = "Jiang et al., MBE 2024 (SMGNN)"
@@ -134,4 +142,47 @@ def smgnn_classification_table() -> pd.DataFrame:
     return pd.DataFrame(
         _CLASSIFICATION,
         columns=["model", "paper_parameters_M", "paper_dice", "paper_classification_accuracy"],
+    )
+
+
+GRAPH_CUT_SOURCE = "Fellah et al., Unsupervised Image Segmentation with GNNs (seed study)"
+
+# The seed's two result tables (ISIC 2016 training set, 900 images; EMDS-6, 840 images): method,
+# GNN layer, IoU, Dice, best epoch (of 10, 20, ..., 100). CC with GCN is "GCN (NO Normalization)".
+_GRAPH_CUT = {
+    "isic2016": [
+        ("ncut", "gcn", 0.622, 0.708, 90),
+        ("ncut", "gat", 0.388, 0.409, 100),
+        ("ncut", "arma", 0.623, 0.714, 30),
+        ("cc", "gcn", 0.434, 0.539, 20),
+        ("cc", "gat", 0.158, 0.219, 80),
+        ("dmon", "gcn", 0.363, 0.483, 100),
+        ("dmon", "gat", 0.378, 0.498, 90),
+        ("dmon", "arma", 0.500, 0.606, 80),
+    ],
+    "emds6": [
+        ("ncut", "gcn", 0.642, 0.723, 50),
+        ("ncut", "gat", 0.519, 0.599, 100),
+        ("ncut", "arma", 0.649, 0.731, 30),
+        ("cc", "gcn", 0.543, 0.636, 40),
+        ("cc", "gat", 0.157, 0.222, 100),
+        ("dmon", "gcn", 0.269, 0.483, 70),
+        ("dmon", "gat", 0.273, 0.498, 90),
+        ("dmon", "arma", 0.453, 0.558, 80),
+    ],
+}
+
+
+def graph_cut_seed_table(dataset: str) -> pd.DataFrame:
+    """The seed study's results on ``"isic2016"`` or ``"emds6"`` (its numbers, not ours).
+
+    Returns
+    -------
+    DataFrame with ``loss``, ``layer``, ``paper_iou``, ``paper_dice``, ``paper_best_epoch``.
+    """
+    if dataset not in _GRAPH_CUT:
+        raise KeyError(f"the seed reports {sorted(_GRAPH_CUT)}, not {dataset!r}")
+    return pd.DataFrame(
+        _GRAPH_CUT[dataset],
+        columns=["loss", "layer", "paper_iou", "paper_dice", "paper_best_epoch"],
     )
