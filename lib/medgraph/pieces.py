@@ -215,31 +215,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         from medgraph.studies import get_study
 
         study = get_study(run_study(config_path, args.run))
-        plan = study.plan(params)
-        if not plan:
+        if not study.trains:
             print(f"{args.run}: study {study.name} trains nothing")
             return 0
-        chosen = select_pieces(plan, args.groups, args.models, args.seeds)
+        unknown = sorted(set(args.groups or ()) - set(study.groups))
+        if unknown:
+            raise RunConfigError(f"unknown groups {unknown}; this study has {list(study.groups)}")
         if args.shard is not None:
             shard([], args.shard)  # a malformed --shard fails before the data are read
     except (RunConfigError, KeyError) as exc:
         return _fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
-    if not chosen:
-        return _fail("no piece matches the filters")
 
     from medgraph.data import DataError
     from medgraph.options import RunOptions, split_settings
-    from medgraph.segmentation import SEGMENTATION, SegmentationConfig, SegmentationRequest
-    from medgraph.segmentation.recipe import data_fingerprint
     from medgraph.store import resolve_result_cache
 
     cache = resolve_result_cache(args.cache or params.get("result_cache") or "auto")
     assert cache is not None
     try:
-        data, splits = study.data_and_splits(params)
+        pieces, data = study.pieces(params)
     except DataError as exc:
         return _fail(exc)
-    fingerprint = data_fingerprint(data)
+    except KeyError as exc:
+        return _fail(exc.args[0] if exc.args else exc)
+    chosen = [
+        p
+        for p in pieces
+        if (not args.groups or p.group in args.groups)
+        and (not args.models or p.label in args.models or p.model in args.models)
+        and (not args.seeds or p.seed in args.seeds)
+    ]
+    if not chosen:
+        return _fail("no piece matches the filters" if pieces else "the study plans no run")
     _, config_options = split_settings(params.get("config"))
     options = RunOptions(
         device=args.device or params.get("device") or "auto",
@@ -251,38 +258,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # one piece per distinct run: e.g. λ = 0.1, the GIN row and "SMGNN + metric, S = 16" of the
     # ablations are the same run, trained once (and never by two shards at the same time)
-    plan_by_key: dict[str, tuple[str, str, int, Any, Any]] = {}
-    for name, label, seed in chosen:
-        group = plan[name]
-        model, overrides = group.variants[label]
-        cfg = SegmentationConfig.from_any(group.config, **overrides)
-        request = SegmentationRequest.make(model, data, splits, cfg, seed, fingerprint)
-        key = SEGMENTATION.key(study.name, request)
-        plan_by_key.setdefault(key.digest, (name, label, seed, request, key))
-    todo = list(plan_by_key.values())
+    by_key: dict[str, tuple[Any, Any]] = {}
+    for piece in chosen:
+        key = piece.recipe.key(study.name, piece.request)
+        by_key.setdefault(key.digest, (piece, key))
+    todo = list(by_key.values())
     if args.shard is not None:
         todo = shard(todo, args.shard)
+    where = f"; {data.name} ({data.source})" if hasattr(data, "source") else ""
     print(
         f"{args.run} ({args.profile}, study {study.name}): {count_noun(len(chosen), 'piece')}, "
-        f"{count_noun(len(plan_by_key), 'distinct run')}"
+        f"{count_noun(len(by_key), 'distinct run')}"
         + (f", shard {args.shard}: {len(todo)}" if args.shard else "")
-        + f"; {data.name} ({data.source}); cache {cache}"
+        + f"{where}; cache {cache}"
     )
     if args.export is not None:
-        return _export(todo, Path(args.export), data, params, study, options)
+        return _export(todo, Path(args.export), params, study, options)
     if args.dry_run:
         return _dry_run(todo, options)
     return _train(todo, study.name, options, cache, args.budget_s)
+
+
+def _where(piece: Any) -> str:
+    return f"{piece.group:10s} {piece.label:28s} seed {piece.seed}"
 
 
 def _dry_run(todo: Sequence[Any], options: Any) -> int:
     from medgraph.store import entry_status
 
     damaged = 0
-    for name, label, seed, _request, key in todo:
+    for piece, key in todo:
         state, path, detail = entry_status(key, options)
         shown = path.name if path is not None else key.file_name
-        print(f"{name:10s} {label:28s} seed {seed}  {state:8s}  {shown}")
+        print(f"{_where(piece)}  {state:8s}  {shown}")
         if state == "damaged":
             damaged += 1
             print(f"    {detail}")
@@ -296,12 +304,10 @@ def _dry_run(todo: Sequence[Any], options: Any) -> int:
 def _train(
     todo: Sequence[Any], study: str, options: Any, cache: Path, budget_s: float | None
 ) -> int:
-    from medgraph.metrics import evaluate_segmentation, summarize_segmentation
-    from medgraph.segmentation import SEGMENTATION
     from medgraph.store import RunLockedError, StoreIntegrityError, obtain
 
     began, longest, done, failed = time.perf_counter(), 0.0, 0, 0
-    for name, label, seed, request, key in todo:
+    for piece, key in todo:
         elapsed = time.perf_counter() - began
         if budget_s is not None and done and elapsed + longest > budget_s:
             print(
@@ -309,10 +315,10 @@ def _train(
                 f"be exceeded ({elapsed:.0f} s used, the longest took {longest:.0f} s)"
             )
             break
-        where = f"{name:10s} {label:28s} seed {seed}"
+        where = _where(piece)
         start = time.perf_counter()
         try:
-            run = obtain(SEGMENTATION, study, request, options)
+            run = obtain(piece.recipe, study, piece.request, options)
         except RunLockedError as exc:
             print(f"{where}  skipped: {exc}", flush=True)
             continue
@@ -322,8 +328,8 @@ def _train(
             continue
         except KeyboardInterrupt:
             print(
-                f"\ninterrupted: {label} seed {seed} stopped; started again, it resumes from its "
-                "last finished epoch",
+                f"\ninterrupted: {piece.label} seed {piece.seed} stopped; started again, it "
+                "resumes from its last finished epoch where its recipe keeps a resume state",
                 file=sys.stderr,
             )
             return 130
@@ -337,37 +343,35 @@ def _train(
             failed += 1
             continue
         longest, done = max(longest, time.perf_counter() - start), done + 1
-        masks = [request.data.masks[i] for i in run.test_idx]
-        summary = summarize_segmentation(
-            evaluate_segmentation(run.test_predictions, masks, run.test_ids), metrics=["dice"]
-        )
-        how = "cached " if run.provenance.get("from_cache") else "trained"
+        how = "cached " if getattr(run, "provenance", {}).get("from_cache") else "trained"
+        summary = getattr(piece.recipe, "summary", None)
+        line = summary(run, piece.request) if summary is not None else ""
         print(
-            f"{where}  {how} {time.perf_counter() - start:7.1f} s  "
-            f"test Dice 3cls {summary.loc['dice', 'all_classes']:.4f} "
-            f"cell {summary.loc['dice', 'cell_classes']:.4f}  {key.file_name}",
+            f"{where}  {how} {time.perf_counter() - start:7.1f} s  {line}  {key.file_name}",
             flush=True,
         )
     return 1 if failed else 0
 
 
+def _store_form(piece: Any, keep_all: bool) -> Any:
+    """The recipe's committed form of a payload (None: the payload as it is)."""
+    form = getattr(piece.recipe, "store_form", None)
+    if form is None:
+        return None
+    return lambda payload: form(payload, piece.request, keep_all)
+
+
 def _export(
-    todo: Sequence[Any],
-    store: Path,
-    data: Any,
-    params: Mapping[str, Any],
-    study: Any,
-    options: Any,
+    todo: Sequence[Any], store: Path, params: Mapping[str, Any], study: Any, options: Any
 ) -> int:
     """Write the store form of the cached pieces of ``todo`` into ``store``."""
-    from medgraph.segmentation import slim_payload
     from medgraph.store import export_entry, read_entry
 
-    keep_all = getattr(study, "keeps_all_predictions", None)
+    keep_all = study.keeps_all_predictions
     store.mkdir(parents=True, exist_ok=True)
     written = 0
-    for name, label, seed, _request, key in todo:
-        where = f"{name:10s} {label:28s} seed {seed}"
+    for piece, key in todo:
+        where = _where(piece)
         target = store / key.file_name
         if target.exists():
             read_entry(target, key.digest)  # a damaged store entry is an error, not "exported"
@@ -377,8 +381,8 @@ def _export(
         if not source.exists():
             print(f"{where}  not cached, skipped")
             continue
-        full = bool(keep_all(params, name, seed)) if keep_all is not None else False
-        export_entry(source, target, lambda p, full=full: slim_payload(p, data if full else None))
+        full = bool(keep_all(params, piece.group, piece.seed)) if keep_all is not None else False
+        export_entry(source, target, _store_form(piece, full))
         written += 1
         size = target.stat().st_size / 1e6
         extra = ", with predictions of every image" if full else ""

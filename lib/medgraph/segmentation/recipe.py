@@ -31,7 +31,7 @@ from torch import nn
 
 from medgraph.data import SegmentationDataset, load_dataset
 from medgraph.losses import SuperpixelMetricLoss
-from medgraph.metrics import evaluate_segmentation
+from medgraph.metrics import evaluate_segmentation, summarize_segmentation
 from medgraph.models.registry import get_model
 from medgraph.options import RunOptions
 from medgraph.segmentation.config import SegmentationConfig
@@ -362,6 +362,19 @@ class SegmentationRecipe:
     ) -> SegmentationRun:
         """:func:`run_from_payload`."""
         return run_from_payload(payload, request.model, options)
+
+    def store_form(
+        self, payload: Mapping[str, Any], request: SegmentationRequest, keep_all: bool
+    ) -> dict[str, Any]:
+        """:func:`slim_payload`, keeping the predictions of every image when ``keep_all``."""
+        return slim_payload(payload, request.data if keep_all else None)
+
+    def summary(self, run: SegmentationRun, request: SegmentationRequest) -> str:
+        """One line: the test Dice, three-class and cell-class means."""
+        masks = [request.data.masks[i] for i in run.test_idx]
+        frame = evaluate_segmentation(run.test_predictions, masks, run.test_ids)
+        dice = summarize_segmentation(frame, metrics=["dice"]).loc["dice"]
+        return f"test Dice 3cls {dice['all_classes']:.4f} cell {dice['cell_classes']:.4f}"
 
 
 #: the segmentation recipe

@@ -21,7 +21,7 @@ from typing import Any
 
 from medgraph.segmentation.config import SegmentationConfig
 
-__all__ = ["StudyGroup", "Study", "STUDIES", "get_study", "study_names"]
+__all__ = ["StudyGroup", "Piece", "Study", "STUDIES", "get_study", "study_names"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,32 @@ class StudyGroup:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """One training run a study asks the store for (:func:`medgraph.store.obtain`).
+
+    Attributes
+    ----------
+    group, label : str
+        Where the run appears in the study's tables (e.g. ``"comparison"``, ``"unet"``).
+    model : str
+        What is trained (for ``--models``).
+    seed : int
+    recipe : medgraph.store.Recipe
+        Keys, trains and stores the run; may also offer ``summary(run, request) -> str`` (one
+        line after training) and ``store_form(payload, request, keep_all) -> payload`` (the
+        committed form, :func:`medgraph.store.export_entry`).
+    request : what the recipe needs
+    """
+
+    group: str
+    label: str
+    model: str
+    seed: int
+    recipe: Any
+    request: Any
+
+
+@dataclass(frozen=True)
 class Study:
     """A study: its name (part of every run key), its plan and how its data are seeded.
 
@@ -64,6 +90,9 @@ class Study:
     keeps_all_predictions : callable(parameters, group, seed) -> bool, optional
         Whether the committed store form of a run keeps its predictions on every image (for a
         later step that needs them, such as notebook 02's cell-type classifier).
+    make_pieces : callable(parameters) -> (list of Piece, data), optional
+        The study's runs as store requests with their data (a data set, for the report's
+        header line); None: the segmentation runs of :attr:`plan` on :meth:`data_and_splits`.
     """
 
     name: str
@@ -72,6 +101,42 @@ class Study:
     split_seed: str | None = None
     groups: tuple[str, ...] = field(default=())
     keeps_all_predictions: Callable[[Mapping[str, Any], str, int], bool] | None = None
+    make_pieces: Callable[[Mapping[str, Any]], tuple[list[Piece], Any]] | None = None
+
+    @property
+    def trains(self) -> bool:
+        """Whether the study asks the store for any run."""
+        return self.make_pieces is not None or self.split_seed is not None
+
+    def pieces(self, params: Mapping[str, Any]) -> tuple[list[Piece], Any]:
+        """Every run the study's notebook asks the store for, and the data they are trained on.
+
+        Raises
+        ------
+        medgraph.data.DataError
+            When the data cannot be loaded.
+        """
+        if self.make_pieces is not None:
+            return self.make_pieces(params)
+        from medgraph.segmentation.recipe import (
+            SEGMENTATION,
+            SegmentationRequest,
+            data_fingerprint,
+        )
+
+        plan = self.plan(params)
+        if not plan:
+            return [], None
+        data, splits = self.data_and_splits(params)
+        fingerprint = data_fingerprint(data)
+        out = []
+        for name, group in plan.items():
+            for label, (model, overrides) in group.variants.items():
+                cfg = SegmentationConfig.from_any(group.config, **overrides)
+                for seed in group.seeds:
+                    request = SegmentationRequest.make(model, data, splits, cfg, seed, fingerprint)
+                    out.append(Piece(name, label, model, int(seed), SEGMENTATION, request))
+        return out, data
 
     def data_and_splits(self, params: Mapping[str, Any]) -> Any:
         """The data set and its split for a notebook's parameters (``dataset``, ``data_source``,
