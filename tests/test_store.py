@@ -137,7 +137,7 @@ def test_an_unrelated_module_edited_leaves_the_key_unchanged(data, tmp_path):
     gives the same key in a fresh interpreter."""
     copy = tmp_path / "lib"
     shutil.copytree(ROOT / "lib" / "medgraph", copy / "medgraph")
-    with open(copy / "medgraph" / "losses.py", "a") as handle:
+    with open(copy / "medgraph" / "losses" / "graph_cut.py", "a") as handle:
         handle.write("\n\ndef new_loss(x):\n    '''A loss added later.'''\n    return x.sum()\n")
     (copy / "medgraph" / "graphs" / "new_builder.py").write_text(
         "'''A graph builder added later.'''\n\n\ndef build(x):\n    return x\n"

@@ -22,6 +22,8 @@ The package has one module per way of building a graph, and this namespace re-ex
   :func:`radius_edges`);
 - :mod:`~medgraph.graphs.cache` — the on-disk superpixel cache (:func:`cached_superpixels`,
   :func:`compute_label_maps`);
+- :mod:`~medgraph.graphs.affinity` — dense patch-feature affinities of per-image graph cuts
+  (:func:`ncut_affinity`, :func:`cc_affinity`, :func:`dmon_adjacency`);
 - ``_inputs`` (private) — checks and conversion of the images and label maps builders receive.
 
 Further graph builders (for example normalised-cut affinities between superpixels, or
@@ -31,6 +33,7 @@ package, re-exported here.
 
 from __future__ import annotations
 
+from medgraph.graphs.affinity import cc_affinity, dmon_adjacency, ncut_affinity, patch_gram
 from medgraph.graphs.cache import cached_superpixels, compute_label_maps, superpixel_cache_key
 from medgraph.graphs.radius import edge_threshold, radius_edges
 from medgraph.graphs.superpixel import (
@@ -52,4 +55,8 @@ __all__ = [
     "superpixel_cache_key",
     "cached_superpixels",
     "compute_label_maps",
+    "patch_gram",
+    "ncut_affinity",
+    "cc_affinity",
+    "dmon_adjacency",
 ]
