@@ -124,7 +124,12 @@ def test_tiny_comparison_through_the_cache_and_embeddings(tmp_path):
 
 
 def test_the_registry_finds_every_study_by_its_name():
-    assert set(study_names()) == {"superpixel_scale", "smgnn_vs_baselines", "metric_learning_umap"}
+    assert set(study_names()) == {
+        "superpixel_scale",
+        "smgnn_vs_baselines",
+        "metric_learning_umap",
+        "unsupervised_graph_cuts",
+    }
     for name, study in STUDIES.items():
         assert isinstance(study, Study) and study.name == name and study.title
         module = importlib.import_module(study.plan.__module__)

@@ -124,6 +124,37 @@ RULES: dict[str, Rule] = {
     # model choices (02)
     "baseline_size": _one_of("small", "paper"),
     "classification_region": _one_of("cell", "whole"),
+    # unsupervised graph cuts (04)
+    "combinations": Rule(
+        "a non-empty list of 'loss/layer' (ncut, cc, dmon / gcn, gat, arma; not cc/arma)",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) > 0
+            and all(
+                isinstance(c, str)
+                and c.count("/") == 1
+                and c.split("/")[0] in ("ncut", "cc", "dmon")
+                and c.split("/")[1] in ("gcn", "gat", "arma")
+                and c != "cc/arma"
+                for c in v
+            )
+        ),
+    ),
+    "features": _one_of("colour_texture", "dino_vits8"),
+    "eval_every": _int_at_least(1),
+    "k": _int_at_least(2),
+    "hidden": _int_at_least(1),
+    "image_size": _int_at_least(8),
+    "patch": _int_at_least(1),
+    "batch_size": _int_at_least(1),
+    "val_fraction": Rule(
+        "a number strictly between 0 and 1", lambda v: _is_number(v) and 0 < v < 1
+    ),
+    "n_bootstrap": _int_at_least(100),
+    "gallery_size": _int_at_least(1),
+    "lr": Rule("a positive number", lambda v: _is_number(v) and v > 0),
+    "alpha": Rule("a positive number", lambda v: _is_number(v) and v > 0),
+    "tau": Rule("a number between -1 and 1 (a cosine)", lambda v: _is_number(v) and -1 <= v <= 1),
 }
 
 

@@ -162,11 +162,21 @@ class Study:
 
 
 def _studies() -> dict[str, Study]:
-    from medgraph.studies import metric_learning, smgnn_vs_baselines, superpixel_scale
+    from medgraph.studies import (
+        metric_learning,
+        smgnn_vs_baselines,
+        superpixel_scale,
+        unsupervised_graph_cuts,
+    )
 
     return {
         module.STUDY.name: module.STUDY
-        for module in (superpixel_scale, smgnn_vs_baselines, metric_learning)
+        for module in (
+            superpixel_scale,
+            smgnn_vs_baselines,
+            metric_learning,
+            unsupervised_graph_cuts,
+        )
     }
 
 
