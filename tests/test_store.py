@@ -477,12 +477,15 @@ def test_every_committed_entry_is_verified_current_and_planned():
     versions and complete hyperparameters, and is exactly one run that the paper profile plans
     (so it shows `stored`, not `to train`); and every planned run has an entry."""
     entries = sorted((ROOT / "trained").glob("*.pt"))
-    assert len(entries) == 55
     planned = _paper_plan()
     found = set()
+    graph_cuts = []
     for path in entries:
         entry = store.read_entry(path)
         f = entry.fields
+        if f["recipe"] == "graph_cut":
+            graph_cuts.append(f)
+            continue
         assert path.name == store.RunKey(**f).file_name
         spec = MODELS[f["name"]]
         assert f["versions"] == {"segmentation": RECIPE_VERSION, spec.name: spec.version}, path.name
@@ -490,7 +493,29 @@ def test_every_committed_entry_is_verified_current_and_planned():
         assert hyper == f["hyperparameters"], path.name
         n_images = sum(len(part) for part in f["split"])
         found.add((f["study"], f["name"], f["seed"], json.dumps(hyper, sort_keys=True), n_images))
-    assert found == planned
+    assert found == planned and len(found) == 55
+    _check_graph_cut_entries(graph_cuts)
+
+
+def _check_graph_cut_entries(fields: list[dict]) -> None:
+    """Notebook 04's paper run: one entry per combination, at the current recipe version and
+    with the hyperparameters its parameters give (data checksum and image list aside)."""
+    from medgraph.graphcut.recipe import RECIPE_VERSION as GRAPH_CUT_VERSION
+    from medgraph.pieces import piece_parameters
+    from medgraph.studies.unsupervised_graph_cuts import parse_combinations, settings_from
+
+    params = piece_parameters(
+        ROOT / "papermill_runs.yaml", "paper", "04_unsupervised_graph_cuts_emds5"
+    )
+    settings = settings_from(params).to_dict()
+    planned = {
+        json.dumps({"loss": loss, "layer": layer, **settings}, sort_keys=True)
+        for loss, layer in parse_combinations(params["combinations"])
+    }
+    assert {json.dumps(f["hyperparameters"], sort_keys=True) for f in fields} == planned
+    for f in fields:
+        assert f["versions"] == {"graph_cut": GRAPH_CUT_VERSION}
+        assert f["study"] == "unsupervised_graph_cuts" and len(f["split"][0]) == 420
 
 
 # --------------------------------------------------------------------------------------------

@@ -192,7 +192,12 @@ class PatchFeatures:
 
 
 def _image_tensor(image: ArrayLike, position: int) -> torch.Tensor:
-    img = image if isinstance(image, torch.Tensor) else torch.from_numpy(np.asarray(image))
+    if isinstance(image, torch.Tensor):
+        img = image
+    else:
+        array = np.asarray(image)
+        # a read-only array (a memory map, a shared copy) is copied: torch wants writable memory
+        img = torch.from_numpy(array if array.flags.writeable else array.copy())
     if img.ndim != 3 or img.shape[-1] != 3 or img.shape[0] < 1 or img.shape[1] < 1:
         raise ValueError(f"image {position}: expected (H, W, 3) RGB, got shape {tuple(img.shape)}")
     if img.dtype != torch.uint8 and not img.dtype.is_floating_point:
