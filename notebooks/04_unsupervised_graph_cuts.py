@@ -478,6 +478,16 @@ times
 #    `medgraph.losses.ncut_loss`.
 
 # %% tags=["solution"]
+# Solution 1: how the threshold thins DMoN's graph (on the example image of section 2); a patch
+# whose only edge is its self loop cannot be told anything by its neighbours
+for t in (0.5, tau, 0.9):
+    a = dmon_adjacency(x[None], t)[0]
+    alone = int(((a.sum(1) - a.diagonal()) == 0).sum())
+    print(
+        f"tau = {t:.1f}: edge density {float(a.mean()):.3f}, {alone} isolated patches of {a.shape[0]}"
+    )
+
+# %% tags=["solution"]
 # Solution 2: images where the centre rule chose the other cluster than the oracle would
 for label, s in scores.items():
     differ = scored[~np.isclose(s["iou"][scored, -1], s["iou_oracle"][scored, -1])]
