@@ -34,7 +34,7 @@ from medgraph.data import (
 )
 from medgraph.data.binary import MASK_THRESHOLD, binarize
 from medgraph.data.emds import emds_class, emds_key
-from medgraph.data.phantoms import _render_dermoscopy
+from medgraph.data.lesion_phantoms import _render_dermoscopy
 
 # captured at import, before the autouse fixture clears the variable
 REAL_ROOT = Path(

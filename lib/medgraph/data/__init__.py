@@ -33,10 +33,11 @@ from medgraph.data.errors import (
 )
 from medgraph.data.fetch import fetch
 from medgraph.data.isic import load_isic2016
+from medgraph.data.lesion_phantoms import make_lesion_phantoms
 from medgraph.data.loaders import load_dataset
 from medgraph.data.paths import cache_dir, data_root, locate
 from medgraph.data.ph2 import PH2_CLASSES, load_ph2, read_ph2_diagnoses
-from medgraph.data.phantoms import make_lesion_phantoms, make_wbc_phantoms
+from medgraph.data.phantoms import make_wbc_phantoms
 from medgraph.data.registry import REGISTRY, DatasetInfo, Download, Loader, get_info, names
 from medgraph.data.wbc import load_wbc
 

@@ -177,7 +177,7 @@ def read_ph2(root: str | Path | None = None) -> SegmentationDataset:
 
 
 def _lesion_phantoms(name: str, n: int, seed: int, style: str) -> SegmentationDataset:
-    from medgraph.data.phantoms import make_lesion_phantoms  # lazy: numpy/scipy rendering
+    from medgraph.data.lesion_phantoms import make_lesion_phantoms  # lazy: numpy/scipy rendering
 
     return make_lesion_phantoms(n, seed=seed, style=style, name=name)
 
