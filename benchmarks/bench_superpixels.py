@@ -13,8 +13,8 @@ solve the same problem; a second, informational pysnic row uses its own grid and
 published in its examples.
 
 Images: WBC dataset 2 (``NNN.bmp`` with ground truth ``NNN.png``: 0/128/255 = background /
-cytoplasm / nucleus) from ``--data``, ``$MEDGRAPH_DATA/wbc/Dataset 2``,
-``/work/shared/data/wbc/Dataset 2`` or ``data/wbc/Dataset 2``; seeded synthetic cell images when
+cytoplasm / nucleus), found by the data registry (``--data``, then ``MEDGRAPH_DATA``, then the
+data cache: ``medgraph.data.locate``) and read by its loader; seeded synthetic cell images when
 none is found.
 
 Usage::
@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,41 +55,23 @@ PYSNIC_RATIO_TARGET = 20.0
 # --------------------------------------------------------------------------------------------
 
 
-def find_wbc_dir(explicit: str | None) -> Path | None:
-    """First existing WBC dataset-2 folder among the known places."""
-    candidates = []
-    if explicit:
-        candidates.append(Path(explicit))
-    if os.environ.get("MEDGRAPH_DATA"):
-        candidates.append(Path(os.environ["MEDGRAPH_DATA"]) / "wbc" / "Dataset 2")
-    candidates += [Path("/work/shared/data/wbc/Dataset 2"), REPO / "data" / "wbc" / "Dataset 2"]
-    for folder in candidates:
-        if folder.is_dir() and any(folder.glob("*.bmp")):
-            return folder
-    if explicit:
-        raise SystemExit(f"no *.bmp images in {explicit}")
-    return None
+def load_real(root: str | None, n_images: int) -> tuple[list[Any], str] | None:
+    """The first ``n_images`` of WBC dataset 2 through the data registry (``--data``, then
+    ``MEDGRAPH_DATA``, then the data cache), as (id, RGB image, class map); None when absent."""
+    from medgraph.data import DataUnavailableError, load_dataset, locate
 
-
-def mask_to_classes(mask: np.ndarray) -> np.ndarray:
-    """Grey levels 0/128/255 → classes 0/1/2 (nearest level; a few masks hold stray values)."""
-    return np.digitize(mask, [64, 192]).astype(np.int64)
-
-
-def load_wbc(folder: Path, n_images: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    from PIL import Image
-
-    items = []
-    for bmp in sorted(folder.glob("*.bmp")):
-        png = bmp.with_suffix(".png")
-        if not png.exists():
-            continue
-        rgb = np.asarray(Image.open(bmp).convert("RGB"))
-        mask = np.asarray(Image.open(png).convert("L"))
-        items.append((bmp.name, rgb, mask_to_classes(mask)))
-        if len(items) == n_images:
-            break
-    return items
+    try:
+        folder = locate("wbc2", root)
+    except DataUnavailableError:
+        if root:
+            raise
+        return None
+    data = load_dataset("wbc2", source="real", root=root)
+    items = [
+        (ident, image, mask.astype(np.int64))
+        for ident, image, mask in zip(data.ids, data.images, data.masks, strict=True)
+    ][:n_images]
+    return items, f"WBC dataset 2 ({folder})"
 
 
 def synthetic_cells(n_images: int, size: int = 300) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -210,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pysnic-reps", type=int, default=1, help="repetitions for pysnic")
     parser.add_argument("--scale", type=float, default=16.0, help="mean superpixel area S")
     parser.add_argument("--compactness", type=float, default=10.0)
-    parser.add_argument("--data", help="folder with WBC dataset-2 NNN.bmp / NNN.png")
+    parser.add_argument("--data", help="data root or the wbc/ folder (default: MEDGRAPH_DATA)")
     parser.add_argument("--synthetic", action="store_true", help="ignore the real images")
     parser.add_argument("--no-native", action="store_true", help="skip pysnic with its own grid")
     parser.add_argument("--quick", action="store_true", help="3 images, 2 reps, no native row")
@@ -221,10 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.images < 1 or args.reps < 1 or args.pysnic_reps < 1:
         parser.error("--images, --reps and --pysnic-reps must be positive")
 
-    folder = None if args.synthetic else find_wbc_dir(args.data)
-    if folder is not None:
-        items = load_wbc(folder, args.images)
-        source = f"WBC dataset 2 ({folder})"
+    real = None if args.synthetic else load_real(args.data, args.images)
+    if real is not None:
+        items, source = real
     else:
         items = synthetic_cells(args.images)
         source = "synthetic 300x300 cell images (WBC dataset 2 not found)"
