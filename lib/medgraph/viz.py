@@ -1,16 +1,17 @@
-"""Figures shared by the notebooks (matplotlib, no state kept between calls)."""
+"""Figures shared by the notebooks (matplotlib, no state kept between calls).
+
+The module never chooses matplotlib's backend: in a kernel the inline backend shows every figure,
+headless runs get matplotlib's own default (Agg without a display).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from skimage.segmentation import mark_boundaries  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from skimage.segmentation import mark_boundaries
 
 __all__ = [
     "label_to_grey",
