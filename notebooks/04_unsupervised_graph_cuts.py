@@ -82,7 +82,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from medgraph.features import extract_patch_features
+from medgraph.features import extract_patch_features, patch_labels_to_image
 from medgraph.graphcut import foreground_mask
 from medgraph.graphcut.recipe import GRAPH_CUT
 from medgraph.graphs.affinity import cc_affinity, dmon_adjacency, ncut_affinity
@@ -417,12 +417,10 @@ if len(scored):
     patch_fg = foreground_mask(run.assignments[picks, column], run.grid, k)
     fig, axes = plt.subplots(3, len(picks), figsize=(2.2 * len(picks), 6.8), squeeze=False)
     for col, (i, fg) in enumerate(zip(picks, patch_fg, strict=True)):
-        h, w = data.masks[i].shape
-        ys = ((2 * np.arange(h) + 1) * run.grid[0]) // (2 * h)
-        xs = ((2 * np.arange(w) + 1) * run.grid[1]) // (2 * w)
+        predicted = patch_labels_to_image(fg, run.grid, data.masks[i].shape)
         axes[0, col].imshow(data.images[i])
         axes[1, col].imshow(data.masks[i], cmap="gray", vmin=0, vmax=1)
-        axes[2, col].imshow(fg[ys[:, None], xs[None, :]], cmap="gray", vmin=0, vmax=1)
+        axes[2, col].imshow(predicted, cmap="gray", vmin=0, vmax=1)
         position = list(scored).index(i)
         axes[0, col].set_title(f"{data.ids[i]}\nIoU {iou_best[position]:.2f}", fontsize=8)
     for ax in axes.ravel():

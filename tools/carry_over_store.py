@@ -65,10 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
 
+    from medgraph.data import data_fingerprint
     from medgraph.pieces import piece_parameters, run_study, select_pieces
     from medgraph.reporting import repo_root
     from medgraph.segmentation import SEGMENTATION, SegmentationConfig, SegmentationRequest
-    from medgraph.segmentation.recipe import data_fingerprint
     from medgraph.store import read_entry, write_entry
     from medgraph.studies import get_study
 
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 write_entry(store / key.file_name, key, payload)
                 entry = read_entry(store / key.file_name, key.digest)
-                mapping[-1]["payload_sha256"] = hashlib_of(entry)
+                mapping[-1]["payload_sha256"] = entry.payload_sha256
     if by_identity:
         print(f"not mapped: {sorted(by_identity.values())}", file=sys.stderr)
         return 1
@@ -151,12 +151,6 @@ def main(argv: list[str] | None = None) -> int:
         (store / "MIGRATION.json").write_text(json.dumps(mapping, indent=1) + "\n")
     print(f"{len(mapping)} entries mapped")
     return 0
-
-
-def hashlib_of(entry: Any) -> str:
-    """The payload SHA-256 recorded in a verified entry."""
-    record = torch.load(entry.path, map_location="cpu", weights_only=True)
-    return str(record["payload_sha256"])
 
 
 if __name__ == "__main__":

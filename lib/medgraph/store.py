@@ -42,11 +42,13 @@ import json
 import os
 import re
 import warnings
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
+import numpy as np
 import torch
 
 from medgraph.options import RunOptions
@@ -75,6 +77,8 @@ __all__ = [
     "obtain",
     "export_entry",
     "digest_fields",
+    "pack_uint8",
+    "unpack_uint8",
 ]
 
 #: version of the entry layout
@@ -272,6 +276,21 @@ def payload_bytes(payload: Mapping[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
+def pack_uint8(array: np.ndarray, level: int = 9) -> dict[str, Any]:
+    """An array of values in 0 … 255 as ``{"shape", "zlib"}`` (zlib-compressed uint8 bytes), the
+    compact form of label maps and cluster assignments in a payload."""
+    arr = np.asarray(array)
+    raw = np.ascontiguousarray(arr, dtype=np.uint8).tobytes()
+    packed = np.frombuffer(zlib.compress(raw, level), dtype=np.uint8).copy()
+    return {"shape": [int(v) for v in arr.shape], "zlib": torch.from_numpy(packed)}
+
+
+def unpack_uint8(item: Mapping[str, Any]) -> np.ndarray:
+    """Inverse of :func:`pack_uint8`: a writable uint8 array of the stored shape."""
+    raw = zlib.decompress(item["zlib"].numpy().tobytes())
+    return np.frombuffer(raw, dtype=np.uint8).reshape(item["shape"]).copy()
+
+
 def write_entry(path: str | os.PathLike[str], key: RunKey, payload: Mapping[str, Any]) -> Path:
     """Write an entry atomically: the key, its fields, the payload and the payload's SHA-256.
 
@@ -299,6 +318,7 @@ class Entry:
     key: str
     fields: dict[str, Any]
     payload: dict[str, Any]
+    payload_sha256: str
 
 
 def _damaged(path: Path, what: str) -> StoreIntegrityError:
@@ -356,7 +376,7 @@ def read_entry(path: str | os.PathLike[str], key: str | None = None) -> Entry:
         payload = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     except Exception as exc:  # the checksum matched, so the writer wrote something unreadable
         raise _damaged(path, f"its payload cannot be read ({type(exc).__name__}: {exc})") from exc
-    return Entry(path, stored_key, fields, payload)
+    return Entry(path, stored_key, fields, payload, actual)
 
 
 def find_entry(key: RunKey, options: RunOptions) -> tuple[Path, str] | None:

@@ -22,6 +22,7 @@ from medgraph.data.dataset import (
     LABEL_NAMES,
     BinarySegmentationDataset,
     SegmentationDataset,
+    data_fingerprint,
 )
 from medgraph.data.emds import EMDS_CLASSES, load_emds
 from medgraph.data.errors import (
@@ -57,6 +58,7 @@ __all__ = [
     "Download",
     "Loader",
     "SegmentationDataset",
+    "data_fingerprint",
     "UnknownDatasetError",
     "cache_dir",
     "data_root",

@@ -16,6 +16,7 @@ __all__ = [
     "CLASS_NAMES",
     "LABEL_NAMES",
     "BINARY_LABEL_NAMES",
+    "data_fingerprint",
 ]
 
 #: Cell types of the WBC class-label CSVs; index 0 means "unknown / not labelled".
@@ -246,3 +247,20 @@ class BinarySegmentationDataset(SegmentationDataset):
             [float(share.min()), float(share.mean()), float(share.max())] if share.size else None
         )
         return info
+
+
+def data_fingerprint(data: SegmentationDataset) -> str:
+    """SHA-256 over a data set's name, ids and the shapes, dtypes and bytes of images and masks.
+
+    The data checksum in the key of every stored run (:mod:`medgraph.store`). It hashes more than
+    :attr:`SegmentationDataset.checksum` (the name, the arrays' shapes and dtypes) and must never
+    change for data that did not: every stored run's key depends on it.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{data.name}\0{len(data)}\0".encode())
+    for ident, image, mask in zip(data.ids, data.images, data.masks, strict=True):
+        for array in (image, mask):
+            array = np.ascontiguousarray(array)
+            digest.update(f"{ident}\0{array.shape}\0{array.dtype.str}\0".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()

@@ -52,6 +52,7 @@ from medgraph.features.patches import (
     patch_grid,
     patch_labels_to_image,
     patch_positions,
+    pixel_to_patch,
     resize_images,
 )
 from medgraph.features.registry import (
@@ -71,6 +72,7 @@ __all__ = [
     "patch_grid",
     "patch_positions",
     "patch_labels_to_image",
+    "pixel_to_patch",
     "resize_images",
     "COLOUR_TEXTURE_COLUMNS",
     "COLOUR_TEXTURE_DIM",

@@ -9,7 +9,7 @@ grid, 784 patches). This module holds
   original image shapes) and the map from patch labels back to image pixels;
 - :class:`FeaturesUnavailableError`: raised when an extractor cannot run here (missing weights);
 - :func:`resize_images`: validation and batched resizing of (H, W, 3) images on a device;
-- :func:`patch_grid`, :func:`patch_positions`, :func:`patch_labels_to_image`.
+- :func:`patch_grid`, :func:`patch_positions`, :func:`patch_labels_to_image`, :func:`pixel_to_patch`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = [
     "patch_grid",
     "patch_positions",
     "patch_labels_to_image",
+    "pixel_to_patch",
     "image_list",
     "resize_images",
 ]
@@ -78,6 +79,19 @@ def patch_positions(
     return torch.stack((rr.reshape(-1), cc.reshape(-1)), dim=1)
 
 
+def pixel_to_patch(n_pixels: int, n_patches: int) -> np.ndarray:
+    """The patch of every pixel along one axis: the patch whose cell holds the pixel's centre.
+
+    ``patch = ⌊(p + ½) · n_patches / n_pixels⌋`` for pixel ``p`` of an axis of ``n_pixels``
+    pixels cut into ``n_patches`` cells (the inverse of the resize, up to the patch size).
+
+    Returns
+    -------
+    (n_pixels,) int64 array with values in ``0 … n_patches − 1``.
+    """
+    return ((2 * np.arange(int(n_pixels)) + 1) * int(n_patches)) // (2 * int(n_pixels))
+
+
 def patch_labels_to_image(labels: ArrayLike, grid: tuple[int, int], shape: tuple[int, int]):
     """Map one label per patch back to the pixels of the original image (nearest patch).
 
@@ -103,8 +117,7 @@ def patch_labels_to_image(labels: ArrayLike, grid: tuple[int, int], shape: tuple
             f"expected {rows * cols} patch labels for a {rows}×{cols} grid, "
             f"got shape {tuple(labels.shape)}"
         )
-    ys = ((2 * np.arange(height) + 1) * rows) // (2 * height)
-    xs = ((2 * np.arange(width) + 1) * cols) // (2 * width)
+    ys, xs = pixel_to_patch(height, rows), pixel_to_patch(width, cols)
     if isinstance(labels, torch.Tensor):
         lab = labels.reshape(rows, cols)
         yi = torch.as_tensor(ys, device=lab.device)

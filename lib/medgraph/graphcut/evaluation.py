@@ -20,14 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from medgraph.features.patches import pixel_to_patch
 from medgraph.graphcut.foreground import foreground_cluster
 
 __all__ = ["score_assignments", "score_masks", "choose_epoch", "bootstrap_interval"]
-
-
-def _nearest_index(n_out: int, n_in: int) -> np.ndarray:
-    """Patch index of every pixel: the patch whose cell holds the pixel's centre."""
-    return ((2 * np.arange(n_out) + 1) * n_in) // (2 * n_out)
 
 
 def _iou_dice(inter: np.ndarray, pred: np.ndarray, truth: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +110,7 @@ def score_assignments(
     for b, mask in enumerate(masks):
         truth = np.asarray(mask) > 0
         h, w = truth.shape
-        ys, xs = _nearest_index(h, rows), _nearest_index(w, cols)
+        ys, xs = pixel_to_patch(h, rows), pixel_to_patch(w, cols)
         pred = patch_fg[b][:, ys[:, None], xs[None, :]]
         for name, values in score_masks(pred, truth).items():
             out.setdefault(name, []).append(values)

@@ -11,10 +11,7 @@ feature extractor and its options included), the data checksum and the image lis
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
 import time
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,13 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from medgraph.data import SegmentationDataset
+from medgraph.data import SegmentationDataset, data_fingerprint
 from medgraph.features import extract_patch_features
 from medgraph.graphcut.optimise import optimise_graph_cuts
 from medgraph.options import RunOptions
-from medgraph.segmentation.recipe import data_fingerprint
-from medgraph.store import RunKey, obtain
-from medgraph.training import select_device
+from medgraph.store import RunKey, obtain, pack_uint8, unpack_uint8
+from medgraph.training import select_device, training_provenance
 
 __all__ = [
     "RECIPE_VERSION",
@@ -154,30 +150,6 @@ class GraphCutRun:
         return self.seconds_optimise / max(1, self.assignments.shape[0])
 
 
-def _provenance(device: torch.device) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "device": str(device),
-        "host": platform.node(),
-        "torch": str(torch.__version__),
-        "torch_threads": torch.get_num_threads(),
-        "trained_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-    return info
-
-
-def _pack(array: np.ndarray) -> dict[str, Any]:
-    raw = np.ascontiguousarray(array, dtype=np.uint8).tobytes()
-    packed = np.frombuffer(zlib.compress(raw, 6), dtype=np.uint8).copy()
-    return {"shape": [int(v) for v in array.shape], "zlib": torch.from_numpy(packed)}
-
-
-def _unpack(item: Mapping[str, Any]) -> np.ndarray:
-    raw = zlib.decompress(item["zlib"].numpy().tobytes())
-    return np.frombuffer(raw, dtype=np.uint8).reshape(item["shape"]).copy()
-
-
 class GraphCutRecipe:
     """:class:`medgraph.store.Recipe` of graph-cut runs (module notes)."""
 
@@ -238,13 +210,13 @@ class GraphCutRecipe:
             seconds_optimise=float(result.seconds),
             seconds_features=float(seconds_features),
             features=feats.description,
-            provenance=_provenance(device),
+            provenance=training_provenance(device),
         )
 
     def to_payload(self, run: GraphCutRun) -> dict[str, Any]:
         """The run as tensors, numbers and strings (assignments zlib-compressed)."""
         return {
-            "assignments": _pack(run.assignments),
+            "assignments": pack_uint8(run.assignments, level=6),
             "eval_epochs": torch.as_tensor(run.eval_epochs, dtype=torch.int64),
             "losses": torch.as_tensor(run.losses, dtype=torch.float32),
             "grid": [int(v) for v in run.grid],
@@ -262,7 +234,7 @@ class GraphCutRecipe:
     ) -> GraphCutRun:
         """The run back from :meth:`to_payload`."""
         return GraphCutRun(
-            assignments=_unpack(payload["assignments"]),
+            assignments=unpack_uint8(payload["assignments"]),
             eval_epochs=payload["eval_epochs"].numpy(),
             losses=payload["losses"].numpy(),
             grid=(int(payload["grid"][0]), int(payload["grid"][1])),

@@ -17,9 +17,7 @@ weights (7,000 parameters), which notebook 03 needs.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +27,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from medgraph.data import SegmentationDataset, load_dataset
+from medgraph.data import SegmentationDataset, data_fingerprint, load_dataset
 from medgraph.losses import SuperpixelMetricLoss
 from medgraph.metrics import evaluate_segmentation, summarize_segmentation
 from medgraph.models.registry import get_model
@@ -43,7 +41,7 @@ from medgraph.segmentation.training import (
     check_splits,
     train_segmentation,
 )
-from medgraph.store import RunKey, obtain
+from medgraph.store import RunKey, obtain, pack_uint8, unpack_uint8
 from medgraph.training import History, select_device, split_indices
 
 __all__ = [
@@ -66,18 +64,6 @@ __all__ = [
 #: version of the segmentation recipe (the training loop shared by every model); part of every
 #: segmentation run's key, bumped when a change alters what any model trains
 RECIPE_VERSION = 1
-
-
-def data_fingerprint(data: SegmentationDataset) -> str:
-    """SHA-256 over a data set's name, ids and the shapes, dtypes and bytes of images and masks."""
-    digest = hashlib.sha256()
-    digest.update(f"{data.name}\0{len(data)}\0".encode())
-    for ident, image, mask in zip(data.ids, data.images, data.masks, strict=True):
-        for array in (image, mask):
-            array = np.ascontiguousarray(array)
-            digest.update(f"{ident}\0{array.shape}\0{array.dtype.str}\0".encode())
-            digest.update(array.tobytes())
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -126,16 +112,13 @@ def _pack_labels(label: np.ndarray) -> dict[str, Any]:
     arr = np.asarray(label)
     if arr.size and (arr.min() < 0 or arr.max() > 255):
         raise ValueError("label maps to pack must hold values in 0 … 255")
-    raw = np.ascontiguousarray(arr, dtype=np.uint8).tobytes()
-    packed = np.frombuffer(zlib.compress(raw, 9), dtype=np.uint8).copy()
-    return {"shape": [int(v) for v in arr.shape], "zlib": torch.from_numpy(packed)}
+    return pack_uint8(arr)
 
 
 def _unpack_labels(item: Any) -> np.ndarray:
     """Inverse of :func:`_pack_labels`; a plain tensor (a full entry's map) is converted as is."""
     if isinstance(item, dict):
-        raw = zlib.decompress(item["zlib"].numpy().tobytes())
-        return np.frombuffer(raw, dtype=np.uint8).reshape(item["shape"]).astype(np.int64)
+        return unpack_uint8(item).astype(np.int64)
     return item.numpy().astype(np.int64)
 
 

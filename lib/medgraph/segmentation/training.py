@@ -12,9 +12,7 @@ validation mean Dice (three classes, per image, then over images) is kept
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
-import platform
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +30,6 @@ from medgraph.metrics import evaluate_segmentation, mean_dice
 from medgraph.models import count_parameters
 from medgraph.models.registry import get_model
 from medgraph.options import RunOptions
-from medgraph.reporting import git_revision
 from medgraph.segmentation.config import NODE_IGNORE, SegmentationConfig
 from medgraph.segmentation.prediction import predict_prepared
 from medgraph.segmentation.preparation import (
@@ -45,7 +42,7 @@ from medgraph.segmentation.preparation import (
     make_batch,
     prepare_images,
 )
-from medgraph.training import History, fit, seed_everything, select_device
+from medgraph.training import History, fit, seed_everything, select_device, training_provenance
 from medgraph.transforms import IDENTITY, dihedral_ops
 
 __all__ = [
@@ -135,28 +132,6 @@ class SegmentationRun:
         return evaluate_segmentation(
             self.test_predictions, masks, self.test_ids, self.config.num_classes
         )
-
-
-def training_provenance(device: torch.device | str) -> dict[str, Any]:
-    """Where a run was trained: device (and GPU name), host, versions, git revision.
-
-    ``trained_utc`` is the time of the call (:func:`train_segmentation` calls it when training
-    has finished), ISO 8601 in UTC.
-    """
-    dev = str(device)
-    info: dict[str, Any] = {
-        "device": dev,
-        "host": platform.node(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": str(torch.__version__),
-        "torch_threads": torch.get_num_threads(),
-        "git_revision": git_revision(),
-        "trained_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-    if dev.startswith("cuda") and torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(torch.device(dev))
-    return info
 
 
 def check_splits(

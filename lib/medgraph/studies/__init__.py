@@ -118,11 +118,8 @@ class Study:
         """
         if self.make_pieces is not None:
             return self.make_pieces(params)
-        from medgraph.segmentation.recipe import (
-            SEGMENTATION,
-            SegmentationRequest,
-            data_fingerprint,
-        )
+        from medgraph.data import data_fingerprint
+        from medgraph.segmentation.recipe import SEGMENTATION, SegmentationRequest
 
         plan = self.plan(params)
         if not plan:

@@ -118,8 +118,8 @@ def _plan(params: Mapping[str, Any]) -> dict[str, StudyGroup]:
 
 def make_pieces(params: Mapping[str, Any]) -> tuple[list[Piece], Any]:
     """One piece per combination: every image of the data set, one seed."""
+    from medgraph.data import data_fingerprint
     from medgraph.graphcut.recipe import GRAPH_CUT, GraphCutRequest
-    from medgraph.segmentation.recipe import data_fingerprint
 
     data = load_data(params)
     fingerprint = data_fingerprint(data)

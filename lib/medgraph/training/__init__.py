@@ -31,12 +31,18 @@ from medgraph.training._resume import RandomStream as RandomStream
 from medgraph.training.history import EarlyStopping, History
 from medgraph.training.loop import Schedule as Schedule
 from medgraph.training.loop import fit, warmup_cosine
-from medgraph.training.preparation import seed_everything, select_device, split_indices
+from medgraph.training.preparation import (
+    seed_everything,
+    select_device,
+    split_indices,
+    training_provenance,
+)
 
 __all__ = [
     "select_device",
     "seed_everything",
     "split_indices",
+    "training_provenance",
     "EarlyStopping",
     "History",
     "warmup_cosine",

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import platform
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["select_device", "seed_everything", "split_indices"]
+from medgraph.reporting import git_revision
+
+__all__ = ["select_device", "seed_everything", "split_indices", "training_provenance"]
 
 
 def select_device(preference: str | torch.device = "auto") -> torch.device:
@@ -120,3 +125,24 @@ def split_indices(
     test = np.sort(perm[n_val : n_val + n_test])
     train = np.sort(perm[n_val + n_test :])
     return train.astype(np.int64), val.astype(np.int64), test.astype(np.int64)
+
+
+def training_provenance(device: torch.device | str) -> dict[str, Any]:
+    """Where a run was trained: device (and GPU name), host, versions, git revision.
+
+    ``trained_utc`` is the time of the call (the trainers call it when training has finished), ISO 8601 in UTC.
+    """
+    dev = str(device)
+    info: dict[str, Any] = {
+        "device": dev,
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "torch_threads": torch.get_num_threads(),
+        "git_revision": git_revision(),
+        "trained_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    if dev.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(dev))
+    return info
