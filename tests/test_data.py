@@ -422,7 +422,7 @@ def test_registry_loaders_are_callables_used_by_load_dataset(
     wbc_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with_loader = {name for name, info in REGISTRY.items() if info.loader is not None}
-    assert with_loader == {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6"}
+    assert with_loader == {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6", "cnmc2019", "bccd"}
     for name, reader, size in (("wbc1", read_wbc1, 300), ("wbc2", read_wbc2, 100)):
         loader = get_info(name).loader
         assert isinstance(loader, Loader) and loader.read is reader and callable(loader.read)

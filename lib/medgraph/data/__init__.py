@@ -10,19 +10,32 @@
   :func:`load_emds` (EMDS-5 and EMDS-6) and :func:`make_lesion_phantoms`;
 - :class:`SegmentationDataset`: images, masks (0 background, 1 cytoplasm, 2 nucleus), class
   labels, a checksum and a description for reports; :class:`BinarySegmentationDataset` the same
-  with masks 0 background / 1 foreground and per-data-set class names.
+  with masks 0 background / 1 foreground and per-data-set class names;
+- :class:`CellImageSet`: single-cell images with one class label each, the patient or source
+  image as a group and the official fold (classification with a graph of samples), from
+  :func:`read_cnmc` (C-NMC 2019), :func:`read_bccd` (BCCD crops), :func:`read_class_folders`
+  (any folder-per-class layout) and :func:`make_cell_phantoms`;
+- :func:`data_fingerprint`: the data checksum of either kind of data set.
 
 Importing this package never touches the network; only :func:`fetch` does, and only when asked.
 The command line is ``python -m medgraph data list | info NAME | fetch NAME [--from DIR]``.
 """
 
+from medgraph.data.cells import (
+    CNMC_CLASSES,
+    CellImageSet,
+    data_fingerprint,
+    make_cell_phantoms,
+    read_bccd,
+    read_class_folders,
+    read_cnmc,
+)
 from medgraph.data.dataset import (
     BINARY_LABEL_NAMES,
     CLASS_NAMES,
     LABEL_NAMES,
     BinarySegmentationDataset,
     SegmentationDataset,
-    data_fingerprint,
 )
 from medgraph.data.emds import EMDS_CLASSES, load_emds
 from medgraph.data.errors import (
@@ -45,6 +58,7 @@ from medgraph.data.wbc import load_wbc
 __all__ = [
     "BINARY_LABEL_NAMES",
     "CLASS_NAMES",
+    "CNMC_CLASSES",
     "EMDS_CLASSES",
     "LABEL_NAMES",
     "PH2_CLASSES",
@@ -53,6 +67,7 @@ __all__ = [
     "DataError",
     "DataFormatError",
     "BinarySegmentationDataset",
+    "CellImageSet",
     "DataUnavailableError",
     "DatasetInfo",
     "Download",
@@ -70,8 +85,12 @@ __all__ = [
     "load_ph2",
     "load_wbc",
     "locate",
+    "make_cell_phantoms",
     "make_lesion_phantoms",
     "make_wbc_phantoms",
     "names",
+    "read_bccd",
+    "read_class_folders",
+    "read_cnmc",
     "read_ph2_diagnoses",
 ]

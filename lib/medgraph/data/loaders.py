@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medgraph.data.dataset import SegmentationDataset
 from medgraph.data.errors import DataError, DataUnavailableError
 from medgraph.data.registry import get_info
+
+if TYPE_CHECKING:
+    from medgraph.data.cells import CellImageSet
+    from medgraph.data.dataset import SegmentationDataset
 
 __all__ = ["load_dataset", "SOURCES"]
 
@@ -22,21 +26,22 @@ def load_dataset(
     root: str | Path | None = None,
     n_phantoms: int | None = None,
     seed: int = 0,
-) -> SegmentationDataset:
-    """Load a segmentation data set: the real one, or seeded phantoms in its style.
+) -> SegmentationDataset | CellImageSet:
+    """Load a data set: the real one, or seeded phantoms in its style.
 
     Never downloads (use ``medgraph data fetch NAME`` for that).
 
     Parameters
     ----------
-    name : {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6"}
+    name : {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6", "cnmc2019", "bccd"}
         Registry name. The entry's :class:`~medgraph.data.Loader` says how to read it and which
         phantoms stand in for it; other registered names (no loader yet) raise
         :class:`DataError`.
     source : {"auto", "real", "phantom"}
         ``"real"`` reads the published files (:class:`DataUnavailableError` when absent);
         ``"phantom"`` generates the entry's phantoms (:func:`make_wbc_phantoms` for the WBC sets,
-        :func:`make_lesion_phantoms` for the binary ones); ``"auto"`` reads the real files when
+        :func:`make_lesion_phantoms` for the binary ones, :func:`make_cell_phantoms` for the
+        cell-classification sets); ``"auto"`` reads the real files when
         they are found and otherwise generates phantoms, logging a warning that says so. A real
         copy that is found but broken raises rather than falling back, and so does a ``root`` or
         ``MEDGRAPH_DATA`` naming a folder that does not exist
@@ -45,15 +50,17 @@ def load_dataset(
         Where to look first for the real data (see :func:`locate`).
     n_phantoms : int, optional
         Number of phantoms; default the size of the real set (wbc1 300, wbc2 100, isic2016 900
-        training images, ph2 200, emds5 420, emds6 840).
+        training images, ph2 200, emds5 420, emds6 840, cnmc2019 10661 training cells, bccd
+        351).
     seed : int
         Seed of the phantoms.
 
     Returns
     -------
-    SegmentationDataset
+    SegmentationDataset or CellImageSet
         With ``source`` saying which it is; a :class:`BinarySegmentationDataset` (masks 0/1) for
-        isic2016, ph2, emds5 and emds6.
+        isic2016, ph2, emds5 and emds6; a :class:`~medgraph.data.CellImageSet` (one class label
+        per single-cell image, no masks) for cnmc2019 and bccd.
 
     Raises
     ------

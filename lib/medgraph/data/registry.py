@@ -3,10 +3,13 @@
 Each :class:`DatasetInfo` records the official source, the licence, the citation, the published
 folder layout, the expected file counts, whether :func:`medgraph.data.fetch` can download it, and
 how to get it otherwise; where a loader exists, its :class:`Loader` holds the function that reads
-the published layout and the phantom generator that stands in for it offline. The registry never
-touches the network or the disk, and imports no loader until one is called (the readers import
-:mod:`medgraph.data.wbc` and :mod:`medgraph.data.phantoms` lazily, which also avoids an import
-cycle: the readers use :func:`medgraph.data.locate`, which uses this registry).
+the published layout and the phantom generator that stands in for it offline. A loader returns a
+:class:`~medgraph.data.SegmentationDataset` (the segmentation sets) or a
+:class:`~medgraph.data.CellImageSet` (the cell-classification sets ``cnmc2019`` and ``bccd``).
+The registry never touches the network or the disk, and imports no loader until one is called
+(the readers import :mod:`medgraph.data.wbc`, :mod:`medgraph.data.cells` and
+:mod:`medgraph.data.phantoms` lazily, which also avoids an import cycle: the readers use
+:func:`medgraph.data.locate`, which uses this registry).
 
 Downloads and checksums
 -----------------------
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING
 from medgraph.data.errors import UnknownDatasetError
 
 if TYPE_CHECKING:
+    from medgraph.data.cells import CellImageSet
     from medgraph.data.dataset import SegmentationDataset
 
 __all__ = [
@@ -49,6 +53,9 @@ __all__ = [
     "emds6_phantoms",
     "isic2016_phantoms",
     "ph2_phantoms",
+    "read_cnmc2019",
+    "read_bccd",
+    "cell_phantoms",
 ]
 
 
@@ -91,20 +98,22 @@ class Loader:
     Attributes
     ----------
     read : callable
-        ``read(root)`` returns the real data set as a
-        :class:`~medgraph.data.SegmentationDataset`, read from its published layout; ``root`` is
-        as for :func:`medgraph.data.locate` (``None``: search ``MEDGRAPH_DATA`` and the cache).
+        ``read(root)`` returns the real data set, read from its published layout: a
+        :class:`~medgraph.data.SegmentationDataset` for the segmentation sets, a
+        :class:`~medgraph.data.CellImageSet` for the cell-classification sets; ``root`` is as
+        for :func:`medgraph.data.locate` (``None``: search ``MEDGRAPH_DATA`` and the cache).
     make_phantoms : callable
         ``make_phantoms(n, seed=seed, style=phantom_style)`` returns ``n`` seeded synthetic
-        images in the style of the data set, with masks.
+        images in the style of the data set, of the same type as ``read`` returns (with masks
+        for the segmentation sets, with class labels for the cell sets).
     phantom_style : str
         The style passed to ``make_phantoms``.
     real_size : int
         Number of images of the complete real set: the default number of phantoms.
     """
 
-    read: Callable[[str | Path | None], SegmentationDataset]
-    make_phantoms: Callable[..., SegmentationDataset]
+    read: Callable[[str | Path | None], SegmentationDataset | CellImageSet]
+    make_phantoms: Callable[..., SegmentationDataset | CellImageSet]
     phantom_style: str
     real_size: int
 
@@ -114,7 +123,7 @@ class Loader:
         if self.real_size < 1:
             raise ValueError(f"real_size must be >= 1, not {self.real_size}")
 
-    def phantoms(self, n: int | None = None, seed: int = 0) -> SegmentationDataset:
+    def phantoms(self, n: int | None = None, seed: int = 0) -> SegmentationDataset | CellImageSet:
         """``n`` phantoms (default :attr:`real_size`) in this data set's style."""
         count = self.real_size if n is None else int(n)
         return self.make_phantoms(count, seed=seed, style=self.phantom_style)
@@ -200,6 +209,45 @@ def isic2016_phantoms(n: int, seed: int = 0, style: str = "dermoscopy") -> Segme
 def ph2_phantoms(n: int, seed: int = 0, style: str = "dermoscopy") -> SegmentationDataset:
     """Synthetic PH2 stand-ins: :func:`medgraph.data.make_lesion_phantoms`, name "ph2"."""
     return _lesion_phantoms("ph2", n, seed, style)
+
+
+def read_cnmc2019(root: str | Path | None = None) -> CellImageSet:
+    """C-NMC 2019, the training folds (or the public sample): :func:`medgraph.data.read_cnmc`."""
+    from medgraph.data.cells import read_cnmc  # lazy: cells -> paths -> registry
+
+    return read_cnmc(root)
+
+
+def read_bccd(root: str | Path | None = None) -> CellImageSet:
+    """The 351 BCCD white-cell crops, five classes: :func:`medgraph.data.read_bccd`."""
+    from medgraph.data.cells import read_bccd as read  # lazy: cells -> paths -> registry
+
+    return read(root)
+
+
+#: Phantom styles of the cell sets: number of classes and class names (None: the generator's).
+_CELL_STYLES: dict[str, tuple[int, tuple[str, ...] | None]] = {
+    "cnmc2019": (2, ("hem", "all")),
+    "bccd": (5, None),
+}
+
+
+def cell_phantoms(n: int, seed: int = 0, style: str = "cnmc2019") -> CellImageSet:
+    """Synthetic single cells: :func:`medgraph.data.make_cell_phantoms`, named after ``style``.
+
+    ``"cnmc2019"``: two classes named ``("hem", "all")`` (healthy-like, blast-like). ``"bccd"``:
+    five balanced classes ``level0`` … ``level4`` on the healthy-to-blast ladder of the
+    generator; they keep the shape of the BCCD problem (five classes), not its cell types or
+    its imbalance.
+    """
+    if style not in _CELL_STYLES:
+        raise ValueError(f"style must be one of {', '.join(_CELL_STYLES)}, not {style!r}")
+    from medgraph.data.cells import make_cell_phantoms  # lazy: numpy/scipy rendering
+
+    n_classes, class_names = _CELL_STYLES[style]
+    return make_cell_phantoms(
+        n, seed=seed, n_classes=n_classes, class_names=class_names, name=style
+    )
 
 
 @dataclass(frozen=True)
@@ -400,7 +448,17 @@ def _entries() -> list[DatasetInfo]:
                 "the public sample (`cnmc_sample/fold_N/{all,hem}`) is accepted too."
             ),
             markers=("training_data/fold_0", "fold_0"),
-            notes="The sample folder `cnmc_sample` holds only 52 cells: enough to test, not to train.",
+            loader=Loader(read_cnmc2019, cell_phantoms, phantom_style="cnmc2019", real_size=10661),
+            notes=(
+                "The sample folder `cnmc_sample` holds only 52 cells: enough to test, not to "
+                "train (beside the folds it also holds an empty file named after the naming "
+                "template `UID_[idPaciente]_[numImage]_[CellsID]_[ALL:Cancer-HEM-Normal]`, which "
+                "the loader ignores). The loader (`medgraph.data.read_cnmc`) reads the training "
+                "folds, not the test phases; it returns a `CellImageSet` with class names "
+                "('hem', 'all'), the fold of every cell and its patient (`UID_<patient>_...`, "
+                "healthy patients `H<k>`) as the group, and skips zero-byte files with a warning. "
+                "Offline it is replaced by two-class cell phantoms (`make_cell_phantoms`)."
+            ),
         ),
         DatasetInfo(
             name="isic2016",
@@ -654,6 +712,14 @@ def _entries() -> list[DatasetInfo]:
                 "`medgraph data fetch bccd --from BCCD` or set MEDGRAPH_DATA."
             ),
             markers=("BCCD_cropped",),
+            loader=Loader(read_bccd, cell_phantoms, phantom_style="bccd", real_size=351),
+            notes=(
+                "The loader (`medgraph.data.read_bccd`) returns a `CellImageSet`: class names in "
+                "lower case, sorted (basophil, eosinophil, lymphocyte, monocyte, neutrophil), the "
+                "source image `BloodImage_NNNNN` of every crop as its group, no folds. Offline it "
+                "is replaced by five balanced classes of cell phantoms (`make_cell_phantoms`, "
+                "n_classes=5): the shape of the problem, not the BCCD cell types."
+            ),
         ),
     ]
 
