@@ -24,17 +24,20 @@ The package has one module per way of building a graph, and this namespace re-ex
   :func:`compute_label_maps`);
 - :mod:`~medgraph.graphs.affinity` — dense patch-feature affinities of per-image graph cuts
   (:func:`ncut_affinity`, :func:`cc_affinity`, :func:`dmon_adjacency`);
+- :mod:`~medgraph.graphs.knn` — the blocked cosine k-nearest-neighbour graph of samples
+  (embeddings as nodes) of the kNN-GCN leukemia classifier (:func:`cosine_knn_graph`,
+  :class:`KnnGraph`);
 - ``_inputs`` (private) — checks and conversion of the images and label maps builders receive.
 
-Further graph builders (for example normalised-cut affinities between superpixels, or
-cosine-similarity k-nearest-neighbour graphs of embeddings) are added as further modules of this
-package, re-exported here.
+Further graph builders (for example normalised-cut affinities between superpixels) are added as
+further modules of this package, re-exported here.
 """
 
 from __future__ import annotations
 
 from medgraph.graphs.affinity import cc_affinity, dmon_adjacency, ncut_affinity, patch_gram
 from medgraph.graphs.cache import cached_superpixels, compute_label_maps, superpixel_cache_key
+from medgraph.graphs.knn import KnnGraph, cosine_knn_graph
 from medgraph.graphs.radius import edge_threshold, radius_edges
 from medgraph.graphs.superpixel import (
     SuperpixelBatch,
@@ -59,4 +62,6 @@ __all__ = [
     "ncut_affinity",
     "cc_affinity",
     "dmon_adjacency",
+    "KnnGraph",
+    "cosine_knn_graph",
 ]
