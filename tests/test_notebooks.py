@@ -235,12 +235,35 @@ def _check_04(out: Path, results: dict[str, Any], params: dict[str, Any]) -> Non
     assert best["method"] in methods and 0 <= best["iou"] <= 1
 
 
+def _check_05(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:
+    table = pd.read_csv(out / "results.csv")
+    assert set(table["protocol"]) == set(params["protocols"]) - {"patients"}
+    for _, group in table.groupby("protocol"):
+        assert group["model"].tolist() == ["SVM", "CNN", "CNN + GCN"]
+    for metric in ("accuracy", "precision", "recall", "f1"):
+        assert table[metric].between(0, 1).all(), metric
+    holdout = table[table["protocol"] == "holdout"]
+    assert (holdout["runs"] == len(params["seeds"])).all()
+    sweep = pd.read_csv(out / "neighbour_sweep.csv")
+    assert set(sweep["n_neighbours"]) == set(params["neighbour_grid"])
+    assert results["results"]["chosen_n_neighbours"] in params["neighbour_grid"]
+    comparison = pd.read_csv(out / "seed_comparison.csv")
+    assert comparison["verdict"].str.startswith("not comparable").all()  # phantoms
+    backbones = pd.read_csv(out / "backbones.csv")
+    assert set(backbones["weights"]) == {"random-init"}  # no ImageNet file offline
+    figures = ["examples", "backbone_validation", "neighbour_sweep", "confusion", "roc"]
+    figures += ["umap"] if params["show_umap"] else []
+    for name in figures:
+        assert (out / f"{name}.png").is_file(), name
+
+
 #: the notebook-specific checks, by notebook (a notebook without one fails its smoke test)
 CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, Any]], None]] = {
     "01_superpixel_scale": _check_01,
     "02_smgnn_vs_baselines": _check_02,
     "03_metric_learning_umap": _check_03,
     "04_unsupervised_graph_cuts": _check_04,
+    "05_leukemia_knn_gcn": _check_05,
 }
 
 
@@ -277,7 +300,8 @@ def test_smoke_run_through_the_runner(name, tmp_path, monkeypatch, capsys):
         argv = ["--config", str(CONFIG), "--profile", "smoke", "--run", name, "--dry-run"]
         assert pieces_main(argv) == 0
         listed = capsys.readouterr().out.splitlines()[1:]
-        assert len(listed) == len(params["combinations"])
+        expected, _ = study.make_pieces(params)  # 04: one per combination; 05: per split
+        assert len(listed) == len(expected) > 0
         assert all(line.split()[-2] == "cached" for line in listed), listed
         assert len(list(cache.glob("*.pt"))) == len(listed)
         return

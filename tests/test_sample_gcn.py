@@ -164,3 +164,11 @@ def test_nan_features_and_nan_loss_are_clear_errors():
         train_sample_gcn(broken, ei, ew, labels, train, val, epochs=1)
     with pytest.raises(NonFiniteLossError, match=r"at epoch \d+"):
         train_sample_gcn(x, ei, ew, labels, train, val, epochs=20, lr=1e30, weight_decay=0.0)
+
+
+def test_class_weights_of_a_set_missing_a_class():
+    # labels [0, 0, 0, 1] of 3 classes: class 2 absent; present classes share N / (2 · n_c)
+    w = class_weights(np.array([0, 0, 0, 1]), 3, allow_absent=True)
+    np.testing.assert_allclose(w.numpy(), [4 / 6, 4 / 2, 0.0])
+    with pytest.raises(ValueError, match="class 2 has no sample"):
+        class_weights(np.array([0, 0, 0, 1]), 3)

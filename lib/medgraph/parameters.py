@@ -155,6 +155,28 @@ RULES: dict[str, Rule] = {
     "lr": Rule("a positive number", lambda v: _is_number(v) and v > 0),
     "alpha": Rule("a positive number", lambda v: _is_number(v) and v > 0),
     "tau": Rule("a number between -1 and 1 (a cosine)", lambda v: _is_number(v) and -1 <= v <= 1),
+    # leukemia kNN-GCN (05); `k` is a number of clusters (04), so the kNN graph's k is
+    # `neighbour_grid` (the values tried, one chosen on validation)
+    "protocols": Rule(
+        "a non-empty list of 'holdout', 'folds', 'patients'",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) > 0
+            and all(p in ("holdout", "folds", "patients") for p in v)
+        ),
+    ),
+    "test_fraction": Rule(
+        "a number strictly between 0 and 1", lambda v: _is_number(v) and 0 < v < 1
+    ),
+    "neighbour_grid": _int_list_at_least(1),
+    "gcn_hidden": _int_at_least(1),
+    "gcn_epochs": _int_at_least(1),
+    "gcn_lr": Rule("a positive number", lambda v: _is_number(v) and v > 0),
+    "weight_decay": Rule("a number ≥ 0", lambda v: _is_number(v) and v >= 0),
+    "gcn_weight_decay": Rule("a number ≥ 0", lambda v: _is_number(v) and v >= 0),
+    "dropout": Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1),
+    "rotation": Rule("a number of degrees in [0, 180]", lambda v: _is_number(v) and 0 <= v <= 180),
+    "jitter": Rule("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1),
 }
 
 

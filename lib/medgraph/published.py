@@ -18,6 +18,7 @@ scored images.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -32,6 +33,9 @@ __all__ = [
     "PAPER_ROW",
     "GRAPH_CUT_SOURCE",
     "graph_cut_seed_table",
+    "LEUKEMIA_SOURCE",
+    "leukemia_seed_table",
+    "leukemia_seed_confusion",
 ]
 
 SMGNN_SOURCE = "Jiang et al., MBE 2024 (SMGNN)"
@@ -186,3 +190,37 @@ def graph_cut_seed_table(dataset: str) -> pd.DataFrame:
         _GRAPH_CUT[dataset],
         columns=["loss", "layer", "paper_iou", "paper_dice", "paper_best_epoch"],
     )
+
+
+LEUKEMIA_SOURCE = "Leukemia Classifier Using Graph Neural Networks (seed study), Table 1 and Fig 2"
+
+# The seed's Table 1 on C-NMC 2019, in %: accuracy, precision, recall, F1, ROC-AUC (its text gives
+# the AUCs as 0.78, 0.80, 0.83). The protocol behind it is not stated: the seed describes both a
+# 3-fold cross-validation over the official folds and a stratified 80/20 split of the graph.
+_LEUKEMIA = [
+    ("SVM", 77.4, 76.8, 74.2, 75.5, 78.0),
+    ("CNN", 82.9, 83.5, 80.1, 81.7, 80.0),
+    ("CNN + GCN", 85.8, 86.1, 82.5, 84.2, 83.0),
+]
+# Its Fig 2, the confusion matrix of CNN + GCN over the 10,661 training cells (rows: true HEM,
+# true ALL; columns: predicted HEM, predicted ALL).
+_LEUKEMIA_CONFUSION = ((2423, 966), (1274, 5998))
+
+
+def leukemia_seed_table() -> pd.DataFrame:
+    """The seed study's Table 1 (its numbers, not ours), as fractions in [0, 1].
+
+    Returns
+    -------
+    DataFrame with ``model`` and ``paper_accuracy``, ``paper_precision``, ``paper_recall``,
+    ``paper_f1``, ``paper_roc_auc``.
+    """
+    cols = ["accuracy", "precision", "recall", "f1", "roc_auc"]
+    rows = [(m, *(v / 100.0 for v in vals)) for m, *vals in _LEUKEMIA]
+    return pd.DataFrame(rows, columns=["model", *(f"paper_{c}" for c in cols)])
+
+
+def leukemia_seed_confusion() -> np.ndarray:
+    """The seed's Fig 2 confusion matrix of CNN + GCN, (2, 2) int: rows true HEM/ALL, columns
+    predicted HEM/ALL (its numbers, not ours)."""
+    return np.asarray(_LEUKEMIA_CONFUSION, dtype=np.int64)

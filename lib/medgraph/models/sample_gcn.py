@@ -127,7 +127,9 @@ class SampleGCN(nn.Module):
         return F.log_softmax(self.conv2(h, edge_index, edge_weight), dim=-1)
 
 
-def class_weights(labels: np.ndarray | Tensor | list[int], n_classes: int) -> Tensor:
+def class_weights(
+    labels: np.ndarray | Tensor | list[int], n_classes: int, *, allow_absent: bool = False
+) -> Tensor:
     """Class weights inverse to the class frequencies: ``w_c = N / (C · n_c)``.
 
     ``N`` labels, ``C`` classes, ``n_c`` labels of class ``c``; so ``Σ_c w_c n_c = N`` (a
@@ -140,6 +142,10 @@ def class_weights(labels: np.ndarray | Tensor | list[int], n_classes: int) -> Te
     labels : (N,) int array
         Values in ``[0, n_classes)``.
     n_classes : int
+    allow_absent : bool
+        Give a class without any label the weight 0 (the others: the inverse frequencies among
+        the classes present), as a small validation set needs; otherwise such a class is an
+        error.
 
     Returns
     -------
@@ -161,6 +167,11 @@ def class_weights(labels: np.ndarray | Tensor | list[int], n_classes: int) -> Te
         )
     counts = np.bincount(y, minlength=int(n_classes))
     absent = np.flatnonzero(counts == 0)
+    if absent.size and allow_absent:  # weight 0 for a class no label uses: it never applies
+        present = counts > 0
+        weights = np.zeros(int(n_classes))
+        weights[present] = y.size / (int(present.sum()) * counts[present])
+        return torch.as_tensor(weights, dtype=torch.float32)
     if absent.size:
         raise ValueError(
             f"class {int(absent[0])} has no sample among the {y.size} labels "
@@ -390,7 +401,7 @@ def train_sample_gcn(
         raise ValueError(f"labels has {lab.shape[0]} entries for {n} nodes")
     y_train_np, y_val_np = lab[tr], lab[va]  # the only reads of labels
     w_train = class_weights(y_train_np, n_classes).to(dev)
-    w_val = class_weights(y_val_np, n_classes).to(dev)
+    w_val = class_weights(y_val_np, n_classes, allow_absent=True).to(dev)
     y_train = torch.as_tensor(y_train_np.astype(np.int64), device=dev)
     y_val = torch.as_tensor(y_val_np.astype(np.int64), device=dev)
     tr_t = torch.as_tensor(tr, device=dev)

@@ -160,6 +160,7 @@ class Study:
 
 def _studies() -> dict[str, Study]:
     from medgraph.studies import (
+        leukemia_knn_gcn,
         metric_learning,
         smgnn_vs_baselines,
         superpixel_scale,
@@ -173,6 +174,7 @@ def _studies() -> dict[str, Study]:
             smgnn_vs_baselines,
             metric_learning,
             unsupervised_graph_cuts,
+            leukemia_knn_gcn,
         )
     }
 
