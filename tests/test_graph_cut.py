@@ -187,6 +187,35 @@ def test_symmetric_fast_path_has_the_autograd_gradient():
     assert grads[0].abs().max() > 1e-3
 
 
+def test_known_degrees_give_the_same_losses_and_gradients():
+    """With W1 given and S on the simplex, W is multiplied by K − 1 columns (module notes)."""
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(2, 9, 4, generator=gen, dtype=torch.float64)
+    logits = torch.randn(2, 9, 3, generator=gen, dtype=torch.float64)
+    for fn, w in (
+        (ncut_loss, ncut_affinity(x)),
+        (correlation_clustering_loss, cc_affinity(x, 5.0)),
+        (dmon_loss, dmon_adjacency(x, 0.2)),
+    ):
+        values, grads = [], []
+        for degrees in (None, w.sum(dim=2)):
+            z = logits.clone().requires_grad_(True)
+            value = fn(z.softmax(2), w, symmetric=True, degrees=degrees)
+            value.sum().backward()
+            values.append(value.detach())
+            grads.append(z.grad)
+        torch.testing.assert_close(values[0], values[1], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+    # rows off the simplex: the identity does not hold, so the full product is used
+    s = torch.rand(2, 9, 3, generator=gen, dtype=torch.float64)
+    w = ncut_affinity(x)
+    torch.testing.assert_close(
+        ncut_loss(s, w, symmetric=True, degrees=w.sum(dim=2)), ncut_loss(s, w)
+    )
+    with pytest.raises(ValueError, match="degrees must be"):
+        ncut_loss(s, w, symmetric=True, degrees=w.sum(dim=1)[:, :5])
+
+
 def test_dmon_collapse_term_has_a_gradient():
     """∂/∂S_ik (√K/n)‖c‖ = (√K/n) c_k/‖c‖ with c = Σ_i S_i = (2.5, 1.5):
     (√2/4)·(2.5, 1.5)/√8.5 = (0.303170, 0.181902) in every row; finite differences agree."""
@@ -291,15 +320,16 @@ def test_dense_gcn_equals_pyg(normalize):
     assert (ours(x[None], w[None])[0] - ref(x, ei, ew)).abs().max() < 1e-10
 
 
-def test_dense_gat_equals_pyg():
+@pytest.mark.parametrize("width", [6, 3])  # wider than the input (X aggregated first), narrower
+def test_dense_gat_equals_pyg(width):
     w, x = _random_graph()
-    ours = PerImageGATConv(1, 5, 6, dtype=torch.float64)
+    ours = PerImageGATConv(1, 5, width, dtype=torch.float64)
     _randomise(ours)
-    ref = GATConv(5, 6, heads=1).double()
+    ref = GATConv(5, width, heads=1).double()
     with torch.no_grad():
         ref.lin.weight.copy_(ours.weight[0].t())
-        ref.att_src.copy_(ours.att_src[0].view(1, 1, 6))
-        ref.att_dst.copy_(ours.att_dst[0].view(1, 1, 6))
+        ref.att_src.copy_(ours.att_src[0].view(1, 1, width))
+        ref.att_dst.copy_(ours.att_dst[0].view(1, 1, width))
         ref.bias.copy_(ours.bias[0])
     ei, ew = _edges(w)
     out = ours(x[None], w[None])[0]

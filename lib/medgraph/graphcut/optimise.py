@@ -121,13 +121,13 @@ def _affinity(
 
 
 def _per_image_loss(
-    loss: str, s: torch.Tensor, w: torch.Tensor, collapse_weight: float
+    loss: str, s: torch.Tensor, w: torch.Tensor, degrees: torch.Tensor, collapse_weight: float
 ) -> torch.Tensor:
     if loss == "ncut":
-        return ncut_loss(s, w, symmetric=True)
+        return ncut_loss(s, w, symmetric=True, degrees=degrees)
     if loss == "cc":
-        return correlation_clustering_loss(s, w, symmetric=True)
-    return dmon_loss(s, w, collapse_weight=collapse_weight, symmetric=True)
+        return correlation_clustering_loss(s, w, symmetric=True, degrees=degrees)
+    return dmon_loss(s, w, collapse_weight=collapse_weight, symmetric=True, degrees=degrees)
 
 
 def optimise_graph_cuts(
@@ -274,6 +274,7 @@ def optimise_graph_cuts(
             device=device,
         )
         prepared = model.prepare(x, w)
+        degrees = w.sum(dim=2)  # fixed: the losses then multiply W by K − 1 columns of S
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
         hist = torch.empty((last - first, int(epochs)), dtype=dtype, device=device)
         hard = torch.empty((last - first, len(marks), n_nodes), dtype=torch.uint8, device=device)
@@ -281,7 +282,7 @@ def optimise_graph_cuts(
         for epoch in range(1, int(epochs) + 1):
             opt.zero_grad(set_to_none=True)
             s = model.assign(prepared)
-            per_image = _per_image_loss(loss, s, w, collapse_weight)
+            per_image = _per_image_loss(loss, s, w, degrees, collapse_weight)
             finite = torch.isfinite(per_image)
             if not bool(finite.all()):
                 bad = first + int(torch.nonzero(~finite)[0, 0])

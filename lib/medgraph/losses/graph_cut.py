@@ -24,6 +24,13 @@ The traces ``Tr(SᵀWS)`` cost one pass over the N×N matrix. For a symmetric ``
 degrees ``W1`` that NCut and DMoN need come from the same product (``W [S, 1]``), so a step reads
 W once; the affinities of :mod:`medgraph.graphs.affinity` are exactly symmetric. Passing ``symmetric=True``
 with a non-symmetric ``W`` gives a wrong gradient (the value is right).
+
+Known degrees. W is fixed while the assignments are optimised, so its row sums ``d = W1`` can be
+computed once (``degrees=``). The rows of S are on the simplex (``Σ_k S_ik = 1``, the softmax
+output), so ``W S_:K = W1 − Σ_{k<K} W S_:k``: with ``d`` known, the product with W needs only
+the first K − 1 columns of S (one column for K = 2 instead of K + 1). The identity is applied
+only after checking that every row of S sums to 1 (to 1e-4); otherwise the full product is
+formed. The value and the gradient are the same up to float rounding.
 """
 
 from __future__ import annotations
@@ -69,6 +76,10 @@ def _cluster_major(s: torch.Tensor) -> torch.Tensor:
     return s.transpose(1, 2).contiguous().transpose(1, 2)
 
 
+def _batched_degrees(degrees: torch.Tensor | None, single: bool) -> torch.Tensor | None:
+    return degrees.unsqueeze(0) if degrees is not None and single else degrees
+
+
 def _out(value: torch.Tensor, single: bool) -> torch.Tensor:
     return value[0] if single else value
 
@@ -76,37 +87,69 @@ def _out(value: torch.Tensor, single: bool) -> torch.Tensor:
 class _SymmetricAssociation(torch.autograd.Function):
     """``Tr(SᵀWS)`` and the degrees ``W1`` per image for a symmetric W that needs no gradient.
 
-    One product ``W [S, 1]`` gives both; backward reuses ``WS``: ``∂Tr(SᵀWS)/∂S = 2WS``.
+    One product ``W [S, 1]`` gives both; backward reuses ``WS``: ``∂Tr(SᵀWS)/∂S = 2WS``. With the
+    degrees given and S on the simplex, the product is ``W S_{:, :K−1}`` alone (module notes).
     """
 
     @staticmethod
-    def forward(ctx: Any, s: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        ones = torch.ones(s.shape[0], 1, s.shape[1], dtype=s.dtype, device=s.device)
-        # [S, 1] stored cluster-major ((B, K + 1, N) contiguous, passed transposed): CPU BLAS is
-        # several times faster on a skinny right operand in this layout
-        s1 = torch.cat([s.transpose(1, 2), ones], dim=1).transpose(1, 2)
-        wsd = torch.bmm(w, s1)  # (B, N, K + 1): the one pass over W
-        ws, degrees = wsd[:, :, :-1], wsd[:, :, -1]
+    def forward(
+        ctx: Any, s: torch.Tensor, w: torch.Tensor, known: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if known is not None:
+            # [S_:1 .. S_:K−1] cluster-major; the last column from d − Σ (rows of S sum to 1)
+            head = s[:, :, :-1].transpose(1, 2).contiguous().transpose(1, 2)
+            ws_head = torch.bmm(w, head)  # (B, N, K − 1): the one pass over W
+            ws = torch.cat([ws_head, (known - ws_head.sum(dim=2))[:, :, None]], dim=2)
+            degrees = known
+        else:
+            ones = torch.ones(s.shape[0], 1, s.shape[1], dtype=s.dtype, device=s.device)
+            # [S, 1] stored cluster-major ((B, K + 1, N) contiguous, passed transposed): CPU
+            # BLAS is several times faster on a skinny right operand in this layout
+            s1 = torch.cat([s.transpose(1, 2), ones], dim=1).transpose(1, 2)
+            wsd = torch.bmm(w, s1)  # (B, N, K + 1): the one pass over W
+            ws, degrees = wsd[:, :, :-1], wsd[:, :, -1]
         ctx.save_for_backward(ws)
         ctx.mark_non_differentiable(degrees)
         return (ws * s).sum(dim=(1, 2)), degrees
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor, _grad_degrees: torch.Tensor) -> tuple[Any, None]:
+    def backward(
+        ctx: Any, grad: torch.Tensor, _grad_degrees: torch.Tensor
+    ) -> tuple[Any, None, None]:
         (ws,) = ctx.saved_tensors
-        return 2.0 * ws * grad[:, None, None], None
+        return 2.0 * ws * grad[:, None, None], None, None
+
+
+def _on_simplex(s: torch.Tensor) -> bool:
+    """Every row of S sums to 1 (to 1e-4): the softmax output the known-degree path needs."""
+    with torch.no_grad():
+        return bool(((s.sum(dim=2) - 1.0).abs() <= 1e-4).all())
 
 
 def _trace_and_degrees(
-    s: torch.Tensor, w: torch.Tensor, symmetric: bool
+    s: torch.Tensor, w: torch.Tensor, symmetric: bool, degrees: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(B,) ``Tr(SᵀWS)`` and (B, N) row sums of W, in one pass over W when possible."""
+    if degrees is not None:
+        if degrees.shape != s.shape[:2]:
+            raise ValueError(
+                f"degrees must be {tuple(s.shape[:2])} (one per node), got {tuple(degrees.shape)}"
+            )
+        degrees = degrees.to(s.dtype)
     if symmetric and not w.requires_grad:
-        return _SymmetricAssociation.apply(s, w)
-    return (torch.bmm(w, _cluster_major(s)) * s).sum(dim=(1, 2)), w.sum(dim=2)
+        known = degrees if degrees is not None and _on_simplex(s) else None
+        return _SymmetricAssociation.apply(s, w, known)
+    trace = (torch.bmm(w, _cluster_major(s)) * s).sum(dim=(1, 2))
+    return trace, (w.sum(dim=2) if degrees is None else degrees)
 
 
-def association_trace(s: torch.Tensor, w: torch.Tensor, *, symmetric: bool = False) -> torch.Tensor:
+def association_trace(
+    s: torch.Tensor,
+    w: torch.Tensor,
+    *,
+    symmetric: bool = False,
+    degrees: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``Tr(Sᵀ W S) = Σ_ij W_ij ⟨S_i, S_j⟩`` of every image.
 
     Parameters
@@ -118,13 +161,16 @@ def association_trace(s: torch.Tensor, w: torch.Tensor, *, symmetric: bool = Fal
     symmetric : bool, default False
         W is symmetric: the backward pass reuses ``WS`` (module notes) instead of a second
         product with W. Used only when W itself needs no gradient.
+    degrees : (B, N) or (N,) tensor, optional
+        The row sums ``W1``, computed once for a fixed W: with S on the simplex the product
+        with W then needs K − 1 columns only (module notes).
 
     Returns
     -------
     (B,) tensor, or 0-d for unbatched input.
     """
     s, w, single = _batched(s, w)
-    return _out(_trace_and_degrees(s, w, symmetric)[0], single)
+    return _out(_trace_and_degrees(s, w, symmetric, _batched_degrees(degrees, single))[0], single)
 
 
 def orthogonality_penalty(s: torch.Tensor) -> torch.Tensor:
@@ -151,7 +197,13 @@ def orthogonality_penalty(s: torch.Tensor) -> torch.Tensor:
     return _out(torch.linalg.matrix_norm(sts - eye), single)
 
 
-def ncut_loss(s: torch.Tensor, w: torch.Tensor, *, symmetric: bool = False) -> torch.Tensor:
+def ncut_loss(
+    s: torch.Tensor,
+    w: torch.Tensor,
+    *,
+    symmetric: bool = False,
+    degrees: torch.Tensor | None = None,
+) -> torch.Tensor:
     """DeepCut's relaxed normalised-cut loss, to be minimised.
 
     ``L(S, W) = −Tr(Sᵀ W S) / Tr(Sᵀ D S) + ‖SᵀS / ‖SᵀS‖_F − I_K / √K‖_F`` with
@@ -173,6 +225,8 @@ def ncut_loss(s: torch.Tensor, w: torch.Tensor, *, symmetric: bool = False) -> t
         Non-negative affinity (:func:`medgraph.graphs.affinity.ncut_affinity`).
     symmetric : bool, default False
         See :func:`association_trace`.
+    degrees : tensor, optional
+        See :func:`association_trace`.
 
     Returns
     -------
@@ -180,13 +234,17 @@ def ncut_loss(s: torch.Tensor, w: torch.Tensor, *, symmetric: bool = False) -> t
     whose W is all zeros gives 0/0 = NaN.
     """
     s, w, single = _batched(s, w)
-    num, d = _trace_and_degrees(s, w, symmetric)
+    num, d = _trace_and_degrees(s, w, symmetric, _batched_degrees(degrees, single))
     den = (d * (s * s).sum(dim=2)).sum(dim=1)
     return _out(-num / den + orthogonality_penalty(s), single)
 
 
 def correlation_clustering_loss(
-    s: torch.Tensor, w: torch.Tensor, *, symmetric: bool = False
+    s: torch.Tensor,
+    w: torch.Tensor,
+    *,
+    symmetric: bool = False,
+    degrees: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """DeepCut's correlation-clustering loss ``L(S, W) = −Tr(W S Sᵀ)``, to be minimised.
 
@@ -202,15 +260,23 @@ def correlation_clustering_loss(
         Signed affinity (:func:`medgraph.graphs.affinity.cc_affinity`).
     symmetric : bool, default False
         See :func:`association_trace`.
+    degrees : tensor, optional
+        See :func:`association_trace`.
 
     Returns
     -------
     (B,) tensor, or 0-d for unbatched input.
     """
-    return -association_trace(s, w, symmetric=symmetric)
+    return -association_trace(s, w, symmetric=symmetric, degrees=degrees)
 
 
-def modularity(s: torch.Tensor, a: torch.Tensor, *, symmetric: bool = False) -> torch.Tensor:
+def modularity(
+    s: torch.Tensor,
+    a: torch.Tensor,
+    *,
+    symmetric: bool = False,
+    degrees: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Soft modularity ``Tr(Sᵀ B S) / 2m`` with ``B = A − d dᵀ / 2m``.
 
     ``d_i = Σ_j A_ij`` are the degrees and ``m`` the number of edges, ``2m = Σ_ij A_ij``
@@ -225,13 +291,15 @@ def modularity(s: torch.Tensor, a: torch.Tensor, *, symmetric: bool = False) -> 
         Symmetric non-negative adjacency (:func:`medgraph.graphs.affinity.dmon_adjacency`).
     symmetric : bool, default False
         See :func:`association_trace`.
+    degrees : tensor, optional
+        See :func:`association_trace`.
 
     Returns
     -------
     (B,) tensor, or 0-d for unbatched input. A graph without edges gives NaN.
     """
     s, a, single = _batched(s, a)
-    trace_a, d = _trace_and_degrees(s, a, symmetric)  # d: (B, N) degrees
+    trace_a, d = _trace_and_degrees(s, a, symmetric, _batched_degrees(degrees, single))
     two_m = d.sum(dim=1)  # (B,)
     std = torch.einsum("bnk,bn->bk", s, d)  # Sᵀd, (B, K)
     trace_b = trace_a - (std * std).sum(dim=1) / two_m
@@ -270,6 +338,7 @@ def dmon_loss(
     *,
     collapse_weight: float = 1.0,
     symmetric: bool = False,
+    degrees: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """DMoN loss as UnSeGGNet trains it: ``−Tr(SᵀBS)/2m + λ((√K/n)‖Σ_i S_i‖_F − 1)``.
 
@@ -291,6 +360,8 @@ def dmon_loss(
         λ ≥ 0.
     symmetric : bool, default False
         See :func:`association_trace`.
+    degrees : tensor, optional
+        See :func:`association_trace`.
 
     Returns
     -------
@@ -298,7 +369,9 @@ def dmon_loss(
     """
     if not math.isfinite(collapse_weight) or collapse_weight < 0:
         raise ValueError(f"collapse_weight must be ≥ 0, got {collapse_weight}")
-    return -modularity(s, a, symmetric=symmetric) + collapse_weight * collapse_penalty(s)
+    return -modularity(
+        s, a, symmetric=symmetric, degrees=degrees
+    ) + collapse_weight * collapse_penalty(s)
 
 
 #: The losses by the names :func:`medgraph.graphcut.optimise_graph_cuts` accepts; each is called

@@ -303,15 +303,30 @@ class PerImageGATConv(_PerImageModule):
         return {"x": x.to(self.weight.dtype), "blocked": ~gat_neighbours(adj)}
 
     def forward_prepared(self, prepared: Prepared) -> torch.Tensor:
-        """(B, N, out) output from :meth:`prepare`'s tensors."""
-        h = torch.bmm(prepared["x"], self.weight)  # (B, N, out)
-        a_src = (h * self.att_src[:, None, :]).sum(dim=2)  # (B, N)
-        a_dst = (h * self.att_dst[:, None, :]).sum(dim=2)
+        """(B, N, out) output from :meth:`prepare`'s tensors.
+
+        The order of the products follows the widths. The attention logits need only
+        ``⟨a, h_j⟩ = x_j · (Θ a)``, and ``Σ_j α_ij h_j = (Σ_j α_ij x_j) Θ``: when the input is
+        narrower than the output (in < out, as for colour–texture features), the (B, N, N)
+        attention multiplies X (N × in) rather than h (N × out), forward and backward, which
+        saves a factor out / in on the layer's largest products. Same values up to rounding.
+        """
+        x = prepared["x"]
+        att = torch.stack([self.att_src, self.att_dst], dim=2)  # (B, out, 2)
+        if self.in_channels < self.out_channels:
+            scores = torch.bmm(x, torch.bmm(self.weight, att))  # (B, N, 2)
+            h = None
+        else:
+            h = torch.bmm(x, self.weight)  # (B, N, out)
+            scores = torch.bmm(h, att)
+        a_src, a_dst = scores[:, :, 0], scores[:, :, 1]
         # one (B, N, N) buffer for the logits, changed in place: the sum saves nothing for
         # backward, LeakyReLU (last, −inf stays −inf) reads its gradient from its own output
         e = (a_dst[:, :, None] + a_src[:, None, :]).masked_fill_(prepared["blocked"], -math.inf)
-        e = F.leaky_relu_(e, self.negative_slope)
-        return torch.baddbmm(self.bias[:, None, :], torch.softmax(e, dim=2), h)
+        alpha = torch.softmax(F.leaky_relu_(e, self.negative_slope), dim=2)
+        if h is None:
+            return torch.baddbmm(self.bias[:, None, :], torch.bmm(alpha, x), self.weight)
+        return torch.baddbmm(self.bias[:, None, :], alpha, h)
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
         """(B, N, out) output for features x (B, N, in) on the graphs adj (B, N, N)."""
