@@ -247,15 +247,21 @@ def test_choose_neighbours_reads_validation_only_and_breaks_ties_low():
 
 def test_seed_comparison_rule():
     class R:
-        def __init__(self, model: str, acc: float, auc: float) -> None:
+        def __init__(self, model: str, acc: float, auc: float, n_test: int) -> None:
             self.scores = {
                 model: {"accuracy": acc, "precision": 0, "recall": 0, "f1": 0, "roc_auc": auc}
             }
+            self.split = Split("s", np.arange(2), np.arange(2, 4), np.arange(4, 4 + n_test))
 
-    # one run each: tolerance ± 0.02 around ours; the seed's SVM 0.774 / 0.78, CNN 0.829 / 0.80
-    table = results_table([R("SVM", 0.79, 0.77), R("CNN", 0.70, 0.80)], "holdout")
+    # one split each, so the binomial error of the accuracy: SVM 2·√(0.79·0.21/2000) = 0.018,
+    # CNN 2·√(0.7·0.3/2000) = 0.020; the seed's SVM 0.774 / 0.78, CNN 0.829 / 0.80
+    table = results_table([R("SVM", 0.79, 0.77, 2000), R("CNN", 0.70, 0.80, 2000)], "holdout")
+    assert table["test cells"].tolist() == [2000, 2000]
     real = seed_comparison(table, "cnmc2019", "real").set_index("model")["verdict"]
-    assert real["SVM"] == "reproduced"
+    assert real["SVM"] == "reproduced"  # |0.79 − 0.774| ≤ 0.02 and |0.77 − 0.78| ≤ 0.02
     assert real["CNN"] == "not reproduced (ours lower)"
+    # ten test cells: 2·√(0.79·0.21/10) = 0.26 > 0.05, whatever the means
+    small = results_table([R("SVM", 0.774, 0.78, 10)], "holdout")
+    assert seed_comparison(small, "cnmc2019", "real")["verdict"][0].startswith("inconclusive")
     other = seed_comparison(table, "bccd", "real")["verdict"]
     assert other.str.startswith("not comparable").all()
