@@ -422,7 +422,17 @@ def test_registry_loaders_are_callables_used_by_load_dataset(
     wbc_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with_loader = {name for name, info in REGISTRY.items() if info.loader is not None}
-    assert with_loader == {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6", "cnmc2019", "bccd"}
+    assert with_loader == {
+        "wbc1",
+        "wbc2",
+        "isic2016",
+        "ph2",
+        "emds5",
+        "emds6",
+        "cnmc2019",
+        "bccd",
+        "isic2017",
+    }
     for name, reader, size in (("wbc1", read_wbc1, 300), ("wbc2", read_wbc2, 100)):
         loader = get_info(name).loader
         assert isinstance(loader, Loader) and loader.read is reader and callable(loader.read)
@@ -454,12 +464,15 @@ def test_registry_loaders_are_callables_used_by_load_dataset(
         Loader("load_wbc", wbc_phantoms, phantom_style="wbc1", real_size=300)
 
 
-def test_load_dataset_rejects_unknown_and_unimplemented() -> None:
+def test_load_dataset_rejects_unknown_and_unimplemented(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UnknownDatasetError, match="wbc1") as info:
         load_dataset("nope")
     assert isinstance(info.value, KeyError)
-    with pytest.raises(DataError, match="no loader for 'isic2017' yet"):
-        load_dataset("isic2017")
+    info_isic = get_info("isic2017")
+    with monkeypatch.context() as m:  # an entry recorded before its loader exists
+        m.setitem(REGISTRY, "isic2017", dataclasses.replace(info_isic, loader=None))
+        with pytest.raises(DataError, match="no loader for 'isic2017' yet"):
+            load_dataset("isic2017")
     with pytest.raises(ValueError, match="source"):
         load_dataset("wbc1", source="web")
 

@@ -409,7 +409,7 @@ def test_load_dataset_prefers_real_binary_sets(tmp_path: Path) -> None:
         assert ds.source == "real" and ds.name == name and len(ds) == sizes[name]
         assert isinstance(ds, BinarySegmentationDataset)
     with_loader = {name for name, info in REGISTRY.items() if info.loader is not None}
-    assert with_loader == {"wbc1", "wbc2", *BINARY_NAMES, "cnmc2019", "bccd"}
+    assert with_loader == {"wbc1", "wbc2", *BINARY_NAMES, "cnmc2019", "bccd", "isic2017"}
 
 
 # -- lesion phantoms ------------------------------------------------------------------------------

@@ -14,7 +14,9 @@
 - :class:`CellImageSet`: single-cell images with one class label each, the patient or source
   image as a group and the official fold (classification with a graph of samples), from
   :func:`read_cnmc` (C-NMC 2019), :func:`read_bccd` (BCCD crops), :func:`read_class_folders`
-  (any folder-per-class layout) and :func:`make_cell_phantoms`;
+  (any folder-per-class layout) and :func:`make_cell_phantoms`; its subclass
+  :class:`LesionImageSet` (whole dermoscopic images with their official part) from
+  :func:`read_isic2017` (ISIC 2017 part 3, melanoma or not) and :func:`make_melanoma_phantoms`;
 - :func:`data_fingerprint`: the data checksum of either kind of data set.
 
 Importing this package never touches the network; only :func:`fetch` does, and only when asked.
@@ -47,6 +49,12 @@ from medgraph.data.errors import (
 )
 from medgraph.data.fetch import fetch
 from medgraph.data.isic import load_isic2016
+from medgraph.data.isic2017 import (
+    ISIC2017_CLASSES,
+    LesionImageSet,
+    make_melanoma_phantoms,
+    read_isic2017,
+)
 from medgraph.data.lesion_phantoms import make_lesion_phantoms
 from medgraph.data.loaders import load_dataset
 from medgraph.data.paths import cache_dir, data_root, locate
@@ -60,6 +68,7 @@ __all__ = [
     "CLASS_NAMES",
     "CNMC_CLASSES",
     "EMDS_CLASSES",
+    "ISIC2017_CLASSES",
     "LABEL_NAMES",
     "PH2_CLASSES",
     "REGISTRY",
@@ -70,6 +79,7 @@ __all__ = [
     "CellImageSet",
     "DataUnavailableError",
     "DatasetInfo",
+    "LesionImageSet",
     "Download",
     "Loader",
     "SegmentationDataset",
@@ -87,10 +97,12 @@ __all__ = [
     "locate",
     "make_cell_phantoms",
     "make_lesion_phantoms",
+    "make_melanoma_phantoms",
     "make_wbc_phantoms",
     "names",
     "read_bccd",
     "read_class_folders",
     "read_cnmc",
+    "read_isic2017",
     "read_ph2_diagnoses",
 ]

@@ -33,7 +33,7 @@ def load_dataset(
 
     Parameters
     ----------
-    name : {"wbc1", "wbc2", "isic2016", "ph2", "emds5", "emds6", "cnmc2019", "bccd"}
+    name : {"wbc1", "wbc2", "isic2016", "isic2017", "ph2", "emds5", "emds6", "cnmc2019", "bccd"}
         Registry name. The entry's :class:`~medgraph.data.Loader` says how to read it and which
         phantoms stand in for it; other registered names (no loader yet) raise
         :class:`DataError`.
@@ -41,17 +41,17 @@ def load_dataset(
         ``"real"`` reads the published files (:class:`DataUnavailableError` when absent);
         ``"phantom"`` generates the entry's phantoms (:func:`make_wbc_phantoms` for the WBC sets,
         :func:`make_lesion_phantoms` for the binary ones, :func:`make_cell_phantoms` for the
-        cell-classification sets); ``"auto"`` reads the real files when
-        they are found and otherwise generates phantoms, logging a warning that says so. A real
-        copy that is found but broken raises rather than falling back, and so does a ``root`` or
-        ``MEDGRAPH_DATA`` naming a folder that does not exist
+        cell-classification sets, :func:`make_melanoma_phantoms` for isic2017); ``"auto"`` reads
+        the real files when they are found and otherwise generates phantoms, logging a warning
+        that says so. A real copy that is found but broken raises rather than falling back, and
+        so does a ``root`` or ``MEDGRAPH_DATA`` naming a folder that does not exist
         (:class:`~medgraph.data.DataConfigError`).
     root : str or Path, optional
         Where to look first for the real data (see :func:`locate`).
     n_phantoms : int, optional
         Number of phantoms; default the size of the real set (wbc1 300, wbc2 100, isic2016 900
-        training images, ph2 200, emds5 420, emds6 840, cnmc2019 10661 training cells, bccd
-        351).
+        training images, isic2017 2600 training + test images, ph2 200, emds5 420, emds6 840,
+        cnmc2019 10661 training cells, bccd 351).
     seed : int
         Seed of the phantoms.
 
@@ -60,7 +60,8 @@ def load_dataset(
     SegmentationDataset or CellImageSet
         With ``source`` saying which it is; a :class:`BinarySegmentationDataset` (masks 0/1) for
         isic2016, ph2, emds5 and emds6; a :class:`~medgraph.data.CellImageSet` (one class label
-        per single-cell image, no masks) for cnmc2019 and bccd.
+        per single-cell image, no masks) for cnmc2019 and bccd; its subclass
+        :class:`~medgraph.data.LesionImageSet` (melanoma or not, per image) for isic2017.
 
     Raises
     ------

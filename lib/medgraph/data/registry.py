@@ -5,7 +5,8 @@ folder layout, the expected file counts, whether :func:`medgraph.data.fetch` can
 how to get it otherwise; where a loader exists, its :class:`Loader` holds the function that reads
 the published layout and the phantom generator that stands in for it offline. A loader returns a
 :class:`~medgraph.data.SegmentationDataset` (the segmentation sets) or a
-:class:`~medgraph.data.CellImageSet` (the cell-classification sets ``cnmc2019`` and ``bccd``).
+:class:`~medgraph.data.CellImageSet` (the cell-classification sets ``cnmc2019`` and ``bccd``, and
+``isic2017`` as its subclass :class:`~medgraph.data.LesionImageSet`).
 The registry never touches the network or the disk, and imports no loader until one is called
 (the readers import :mod:`medgraph.data.wbc`, :mod:`medgraph.data.cells` and
 :mod:`medgraph.data.phantoms` lazily, which also avoids an import cycle: the readers use
@@ -34,6 +35,7 @@ from medgraph.data.errors import UnknownDatasetError
 if TYPE_CHECKING:
     from medgraph.data.cells import CellImageSet
     from medgraph.data.dataset import SegmentationDataset
+    from medgraph.data.isic2017 import LesionImageSet
 
 __all__ = [
     "Download",
@@ -48,10 +50,12 @@ __all__ = [
     "read_emds5",
     "read_emds6",
     "read_isic2016",
+    "read_isic2017",
     "read_ph2",
     "emds5_phantoms",
     "emds6_phantoms",
     "isic2016_phantoms",
+    "isic2017_phantoms",
     "ph2_phantoms",
     "read_cnmc2019",
     "read_bccd",
@@ -176,6 +180,22 @@ def read_isic2016(root: str | Path | None = None) -> SegmentationDataset:
     from medgraph.data.isic import load_isic2016  # lazy: isic -> paths -> registry
 
     return load_isic2016(root, split="train")
+
+
+def read_isic2017(root: str | Path | None = None) -> LesionImageSet:
+    """ISIC 2017 part 3, training + test (2600 images): :func:`medgraph.data.read_isic2017`."""
+    from medgraph.data.isic2017 import read_isic2017 as read  # lazy: isic2017 -> paths -> registry
+
+    return read(root)
+
+
+def isic2017_phantoms(n: int, seed: int = 0, style: str = "dermoscopy") -> LesionImageSet:
+    """Two-class melanoma stand-ins: :func:`medgraph.data.make_melanoma_phantoms` (256 px)."""
+    if style != "dermoscopy":
+        raise ValueError(f"style must be 'dermoscopy', not {style!r}")
+    from medgraph.data.isic2017 import make_melanoma_phantoms  # lazy: numpy/scipy rendering
+
+    return make_melanoma_phantoms(n, seed=seed, name="isic2017")
 
 
 def read_ph2(root: str | Path | None = None) -> SegmentationDataset:
@@ -558,10 +578,18 @@ def _entries() -> list[DatasetInfo]:
                 "copy with the same folder names."
             ),
             markers=("ISIC-2017_Training_Data",),
+            loader=Loader(
+                read_isic2017, isic2017_phantoms, phantom_style="dermoscopy", real_size=2600
+            ),
             notes=(
                 "A public copy (walidbousseta/image_mining) holds the same images resized to "
                 "256x256 with relabelled CSVs; it passes the layout check but is not the official "
-                "resolution."
+                "resolution. The loader (`medgraph.data.read_isic2017`) reads training + test, "
+                "the melanoma paper's 2600 images (491 melanomas), as a `LesionImageSet`: class "
+                "names ('other', 'melanoma'), image ids as groups, the part of every image in "
+                "`parts`; the official ground-truth CSVs or the copy's (`*_Classes.csv`, "
+                "`*_mapped_by_sorted_id.csv`, labels written `0.0`/`1.0`). Offline it is replaced "
+                "by two-class dermoscopy phantoms (`make_melanoma_phantoms`, 19 % melanoma)."
             ),
         ),
         DatasetInfo(
