@@ -479,12 +479,15 @@ def test_every_committed_entry_is_verified_current_and_planned():
     entries = sorted((ROOT / "trained").glob("*.pt"))
     planned = _paper_plan()
     found = set()
-    graph_cuts = []
+    graph_cuts, backbones = [], []
     for path in entries:
         entry = store.read_entry(path)
         f = entry.fields
         if f["recipe"] == "graph_cut":
             graph_cuts.append(f)
+            continue
+        if f["recipe"] == "cell_backbone":
+            backbones.append(f)
             continue
         assert path.name == store.RunKey(**f).file_name
         spec = MODELS[f["name"]]
@@ -495,6 +498,43 @@ def test_every_committed_entry_is_verified_current_and_planned():
         found.add((f["study"], f["name"], f["seed"], json.dumps(hyper, sort_keys=True), n_images))
     assert found == planned and len(found) == 55
     _check_graph_cut_entries(graph_cuts)
+    _check_backbone_entries(backbones)
+
+
+def _check_backbone_entries(fields: list[dict]) -> None:
+    """Notebook 05's paper runs: one backbone per split of each run (C-NMC sample: 3 holdout
+    seeds, 3 folds, 1 patient split; BCCD: 3 holdout seeds, 3 folds), at the current recipe
+    version and with the settings the runs' parameters give (data checksum aside)."""
+    from medgraph.knn_gcn.recipe import RECIPE_VERSION as BACKBONE_VERSION
+    from medgraph.pieces import piece_parameters
+    from medgraph.studies.leukemia_knn_gcn import backbone_settings
+
+    planned = set()
+    for run, splits in (
+        (
+            "05_leukemia_knn_gcn_cnmc_sample",
+            ["holdout0", "holdout1", "holdout2", "fold0", "fold1", "fold2", "patients"],
+        ),
+        (
+            "05_leukemia_knn_gcn_bccd",
+            ["holdout0", "holdout1", "holdout2", "fold0", "fold1", "fold2"],
+        ),
+    ):
+        params = piece_parameters(ROOT / "papermill_runs.yaml", "paper", run)
+        settings = backbone_settings(params).to_dict()
+        planned |= {
+            (run.split("_")[-1], json.dumps({"split": s, **settings}, sort_keys=True))
+            for s in splits
+        }
+    datasets = {"sample": 52, "bccd": 351}
+    found = set()
+    for f in fields:
+        assert f["versions"] == {"cell_backbone": BACKBONE_VERSION}
+        assert f["study"] == "leukemia_knn_gcn"
+        n_fitted = sum(len(part) for part in f["split"])  # train + validation
+        data = next(name for name, n in datasets.items() if n_fitted < n and n_fitted > n // 2)
+        found.add((data, json.dumps(f["hyperparameters"], sort_keys=True)))
+    assert found == planned and len(fields) == 13
 
 
 def _check_graph_cut_entries(fields: list[dict]) -> None:
