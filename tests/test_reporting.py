@@ -113,3 +113,12 @@ def test_dataset_description_counts_in_words():
         {"name": "toy", "source": "phantom", "n_images": 1},
     ]
     assert describe_datasets(records, "; ") == "wbc1 (real, 300 images); toy (phantom, 1 image)"
+
+
+def test_a_data_root_is_recorded_without_the_machine_path(tmp_path, monkeypatch):
+    from medgraph.reporting import portable_root
+
+    monkeypatch.setenv("MEDGRAPH_DATA", str(tmp_path))
+    assert portable_root(tmp_path / "bccd_crops") == "$MEDGRAPH_DATA/bccd_crops"
+    monkeypatch.delenv("MEDGRAPH_DATA")
+    assert portable_root("/home/someone/data/emds5/EMDS-5") == ".../emds5/EMDS-5"

@@ -238,6 +238,19 @@ class PaperValue:
     note: str = ""
 
 
+def portable_root(root: str | Path) -> str:
+    """A data folder as a report may record it: relative to ``$MEDGRAPH_DATA`` when it lies
+    under it, else its last two path components (no machine's absolute path)."""
+    path = Path(root)
+    base = os.environ.get("MEDGRAPH_DATA")
+    if base:
+        try:
+            return "$MEDGRAPH_DATA/" + path.resolve().relative_to(Path(base).resolve()).as_posix()
+        except ValueError:
+            pass
+    return ".../" + "/".join(path.parts[-2:]) if len(path.parts) > 2 else path.as_posix()
+
+
 @dataclass
 class Report:
     """Collects the outputs of one run and writes them atomically into ``output_dir``.
@@ -283,8 +296,16 @@ class Report:
 
     # -- contents ---------------------------------------------------------------------------
     def add_dataset(self, description: Mapping[str, Any]) -> None:
-        """Record a data set used by the run (``SegmentationDataset.describe()``)."""
-        self._datasets.append(dict(description))
+        """Record a data set used by the run (``SegmentationDataset.describe()``).
+
+        A ``root`` folder is written portably, never as this machine's absolute path:
+        ``$MEDGRAPH_DATA/<relative path>`` when it lies under ``MEDGRAPH_DATA``, else its last
+        two path components.
+        """
+        entry = dict(description)
+        if entry.get("root"):
+            entry["root"] = portable_root(entry["root"])
+        self._datasets.append(entry)
 
     def record(self, key: str, value: Any) -> None:
         """Record a number (or a small structure of numbers) under ``results[key]``."""
