@@ -39,7 +39,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.special import expit
 
 from medgraph.data.binary import read_rgb
-from medgraph.data.dataset import SegmentationDataset
+from medgraph.data.dataset import SegmentationDataset, subset_indices
 from medgraph.data.dataset import data_fingerprint as _segmentation_fingerprint
 from medgraph.data.errors import DataConfigError, DataFormatError
 from medgraph.data.lesion_phantoms import _Outline
@@ -175,22 +175,17 @@ class CellImageSet:
             Sharing the image arrays with this one (no copies); same class names, name, source
             and root.
         """
-        idx = np.asarray(indices)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),):
-                raise ValueError(f"boolean index of shape {idx.shape}, expected ({len(self)},)")
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64).reshape(-1)
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
-            raise IndexError(f"index out of range for {len(self)} images")
-        return dataclasses.replace(
-            self,
-            images=[self.images[i] for i in idx],
-            labels=self.labels[idx],
-            paths=tuple(self.paths[i] for i in idx),
-            groups=self.groups[idx],
-            folds=self.folds[idx],
-        )
+        return dataclasses.replace(self, **self._subset_fields(subset_indices(indices, len(self))))
+
+    def _subset_fields(self, idx: np.ndarray) -> dict[str, Any]:
+        """The per-image fields restricted to positions ``idx`` (a subclass adds its own)."""
+        return {
+            "images": [self.images[i] for i in idx],
+            "labels": self.labels[idx],
+            "paths": tuple(self.paths[i] for i in idx),
+            "groups": self.groups[idx],
+            "folds": self.folds[idx],
+        }
 
     def counts(self) -> dict[str, int]:
         """Number of images of every class, in class order (zeros included)."""

@@ -34,6 +34,21 @@ LABEL_NAMES: tuple[str, ...] = ("background", "cytoplasm", "nucleus")
 BINARY_LABEL_NAMES: tuple[str, ...] = ("background", "foreground")
 
 
+def subset_indices(indices: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
+    """The (k,) int64 positions that ``indices`` (ints, or a boolean mask of length n) select
+    among n images; out-of-range positions are an IndexError, a mask of another length a
+    ValueError. Shared by every data set's ``subset``."""
+    idx = np.asarray(indices)
+    if idx.dtype == bool:
+        if idx.shape != (n,):
+            raise ValueError(f"boolean index of shape {idx.shape}, expected ({n},)")
+        idx = np.flatnonzero(idx)
+    idx = idx.astype(np.int64).reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"index out of range for {n} images")
+    return idx
+
+
 @dataclass
 class SegmentationDataset:
     """Images with pixel masks and one class label per image.
@@ -113,14 +128,7 @@ class SegmentationDataset:
             Of the same type as this one (a :class:`BinarySegmentationDataset` stays one), sharing
             the image and mask arrays with it (no copies).
         """
-        idx = np.asarray(indices)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),):
-                raise ValueError(f"boolean index of shape {idx.shape}, expected ({len(self)},)")
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64).reshape(-1)
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
-            raise IndexError(f"index out of range for {len(self)} images")
+        idx = subset_indices(indices, len(self))
         return dataclasses.replace(
             self,
             images=[self.images[i] for i in idx],

@@ -27,7 +27,6 @@ melanoma paper uses training + test: 2600 images, 491 melanomas (374 + 117).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -104,25 +103,9 @@ class LesionImageSet(CellImageSet):
             raise ValueError(f"{self.name}: {len(self.images)} images but {len(parts)} parts")
         object.__setattr__(self, "parts", parts)
 
-    def subset(self, indices: Sequence[int] | np.ndarray) -> LesionImageSet:
-        """A set of the chosen images, in the given order (parts included); see the base class."""
-        idx = np.asarray(indices)
-        if idx.dtype == bool:
-            if idx.shape != (len(self),):
-                raise ValueError(f"boolean index of shape {idx.shape}, expected ({len(self)},)")
-            idx = np.flatnonzero(idx)
-        idx = idx.astype(np.int64).reshape(-1)
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
-            raise IndexError(f"index out of range for {len(self)} images")
-        return dataclasses.replace(
-            self,
-            images=[self.images[i] for i in idx],
-            labels=self.labels[idx],
-            paths=tuple(self.paths[i] for i in idx),
-            groups=self.groups[idx],
-            folds=self.folds[idx],
-            parts=tuple(self.parts[i] for i in idx),
-        )
+    def _subset_fields(self, idx: np.ndarray) -> dict[str, Any]:
+        """The base fields plus ``parts``, restricted to positions ``idx``."""
+        return super()._subset_fields(idx) | {"parts": tuple(self.parts[i] for i in idx)}
 
     def describe(self) -> dict[str, Any]:
         """The base summary plus ``parts``: {part: {class name: count}} in order of appearance."""
