@@ -84,7 +84,7 @@ import seaborn as sns
 import torch
 
 from medgraph.knn_gcn import LeakageError, check_no_leakage
-from medgraph.knn_gcn.classifiers import METRICS, evaluate_split, fit_gcn
+from medgraph.knn_gcn.classifiers import METRICS, combine_results, evaluate_split, fit_gcn
 from medgraph.knn_gcn.recipe import CELL_BACKBONE
 from medgraph.models.cell_augment import CellAugment
 from medgraph.options import RunOptions
@@ -338,14 +338,17 @@ mean_sweep
 results = {}
 for (protocol, label), run in runs.items():
     piece = next(p for p in pieces if (p.group, p.label) == (protocol, label))
-    results[(protocol, label)] = evaluate_split(
+    baselines = evaluate_split(
         run,
         data.labels,
         piece.request.split,
         gcn_settings(params, chosen_k),
         n_classes=n_classes,
         seed=piece.seed,
+        models=("SVM", "CNN"),
     )
+    # the GCN at the chosen k was fitted in the sweep: reuse it
+    results[(protocol, label)] = combine_results(baselines, by_k[(chosen_k, protocol, label)])
 tables = [
     results_table([r for (p, _), r in results.items() if p == protocol], protocol)
     for protocol in dict.fromkeys(p for p, _ in results)

@@ -35,6 +35,7 @@ from medgraph.knn_gcn.protocol import Split, check_no_leakage
 from medgraph.losses.segmentation import NonFiniteLossError
 from medgraph.models.cell_augment import CellAugment
 from medgraph.models.resnet18 import ResNet18, cell_classifier
+from medgraph.models.sample_gcn import class_weights
 
 __all__ = ["BackboneSettings", "BackboneRun", "train_backbone", "embed_cells", "balanced_epoch"]
 
@@ -165,15 +166,12 @@ def embed_cells(
 def _weighted_loss(logits: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Mean over the classes present in ``y`` of each class's mean cross-entropy.
 
-    Equal to the cross-entropy weighted inversely to ``y``'s own class frequencies; a class with
-    no sample in ``y`` (a tiny validation set) is left out instead of failing.
+    The cross-entropy weighted inversely to ``y``'s own class frequencies
+    (:func:`~medgraph.models.sample_gcn.class_weights`); a class with no sample in ``y`` (a tiny
+    validation set) gets weight 0 instead of failing.
     """
-    losses = F.cross_entropy(logits, y, reduction="none")
-    sums = torch.zeros(n_classes, dtype=losses.dtype, device=losses.device)
-    counts = torch.bincount(y, minlength=n_classes).to(losses.dtype)
-    sums.index_add_(0, y, losses)
-    present = counts > 0
-    return (sums[present] / counts[present]).mean()
+    w = class_weights(y.cpu().numpy(), n_classes, allow_absent=True)
+    return F.cross_entropy(logits, y, weight=w.to(logits.device, logits.dtype))
 
 
 def train_backbone(

@@ -332,3 +332,27 @@ def evaluate_split(
         for m, p in proba.items()
     }
     return SplitResult(split, int(seed), proba, scores, val_scores, details, hidden)
+
+
+def combine_results(first: SplitResult, second: SplitResult) -> SplitResult:
+    """One split's results of two :func:`evaluate_split` calls with different ``models``.
+
+    Lets a caller reuse a fit it already has (the GCN of the k sweep at the chosen k) instead of
+    fitting it again. Both must come from the same split and seed; a model in both is an error.
+    """
+    if first.split is not second.split and first.split.to_dict() != second.split.to_dict():
+        raise ValueError("combine_results: the results come from different splits")
+    if first.seed != second.seed:
+        raise ValueError(f"combine_results: seeds {first.seed} and {second.seed} differ")
+    both = set(first.proba) & set(second.proba)
+    if both:
+        raise ValueError(f"combine_results: {sorted(both)} in both results")
+    return SplitResult(
+        first.split,
+        first.seed,
+        first.proba | second.proba,
+        first.scores | second.scores,
+        first.val_scores | second.val_scores,
+        first.details | second.details,
+        first.gcn_hidden if first.gcn_hidden is not None else second.gcn_hidden,
+    )
