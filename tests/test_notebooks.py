@@ -13,6 +13,7 @@ from typing import Any
 
 import jupytext
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -257,6 +258,32 @@ def _check_05(out: Path, results: dict[str, Any], params: dict[str, Any]) -> Non
         assert (out / f"{name}.png").is_file(), name
 
 
+def _check_06(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:
+    timing = pd.read_csv(out / "cross_validations.csv")
+    n_seg, n_shg = len(params["seg_counts"]), len(params["shg_counts"])
+    # SEG: 6 (signal, weighting) x (levels + fused); pruned; SHG: 3 x (levels + fused); 2 more
+    expected = 6 * (n_seg + 1) + len(params["taus"]) + 3 * (n_shg + 1) + 2
+    assert len(timing) == expected == results["results"]["n_feature_sets"]
+    scores = pd.read_csv(out / "scores_long.csv")
+    assert scores["ours"].between(0, 1).all()
+    assert set(scores["classifier"]) == set(params["classifiers"])
+    assert (scores["folds"] == params["n_splits"]).all()
+    for table in (1, 2, 3, 4, 5, 6, 8, 9, 10, 11):
+        verdicts = pd.read_csv(out / f"table{table}_verdicts.csv")
+        ran = verdicts[verdicts["verdict"] != "not run"]
+        assert len(ran) > 0 and ran["verdict"].str.startswith("not comparable").all(), table
+    table7 = pd.read_csv(out / "table7.csv")
+    assert len(table7) == 6 * 4 and table7["verdict"].str.startswith("not comparable").all()
+    shares = pd.read_csv(out / "fig6_selection.csv")
+    sums = shares.groupby(["signal", "weighting"])["share"].sum()
+    assert len(sums) == 6 and np.allclose(sums, 1.0)
+    leak = pd.read_csv(out / "leakage.csv")
+    assert leak["protocol"].nunique() == 3
+    assert results["results"]["best_multilevel"]["classifier"] in params["classifiers"]
+    for name in ("examples", "levels", "weights", "graph_features", "fig5_auc", "fig6_selection"):
+        assert (out / f"{name}.png").is_file(), name
+
+
 #: the notebook-specific checks, by notebook (a notebook without one fails its smoke test)
 CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, Any]], None]] = {
     "01_superpixel_scale": _check_01,
@@ -264,6 +291,7 @@ CHECKS: dict[str, Callable[[Path, dict[str, Any], dict[str, Any]], None]] = {
     "03_metric_learning_umap": _check_03,
     "04_unsupervised_graph_cuts": _check_04,
     "05_leukemia_knn_gcn": _check_05,
+    "06_melanoma_graphs": _check_06,
 }
 
 

@@ -130,6 +130,7 @@ def test_the_registry_finds_every_study_by_its_name():
         "metric_learning_umap",
         "unsupervised_graph_cuts",
         "leukemia_knn_gcn",
+        "melanoma_graphs",
     }
     for name, study in STUDIES.items():
         assert isinstance(study, Study) and study.name == name and study.title

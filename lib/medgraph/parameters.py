@@ -177,6 +177,38 @@ RULES: dict[str, Rule] = {
     "dropout": Rule("a number in [0, 1)", lambda v: _is_number(v) and 0 <= v < 1),
     "rotation": Rule("a number of degrees in [0, 180]", lambda v: _is_number(v) and 0 <= v <= 180),
     "jitter": Rule("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1),
+    # melanoma multi-level graphs (06); `tau` is a cosine threshold (04), so the pruned shares
+    # are `taus`
+    "seg_counts": _int_list_at_least(2),
+    "shg_counts": _int_list_at_least(2),
+    "taus": Rule(
+        "a list of numbers in (0, 1) (pruned shares of the edges)",
+        lambda v: isinstance(v, list) and all(_is_number(x) and 0 < x < 1 for x in v),
+    ),
+    "delta": Rule("a positive number", lambda v: _is_number(v) and v > 0),
+    "gamma": Rule("a positive number", lambda v: _is_number(v) and v > 0),
+    "slic_compactness": Rule("a positive number", lambda v: _is_number(v) and v > 0),
+    "n_splits": _int_at_least(2),
+    "n_select": _int_at_least(1),
+    "classifiers": Rule(
+        "a non-empty list of 'SVM', 'KNN', 'QDA', 'RF', 'GB', 'AB', 'MLP'",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) > 0
+            and all(c in ("SVM", "KNN", "QDA", "RF", "GB", "AB", "MLP") for c in v)
+        ),
+    ),
+    "cv_seed": _int_at_least(0),
+    "n_jobs": _int_at_least(1),
+    "chunk_size": _int_at_least(1),
+    # caches: "auto" (the default folder), a folder, or None (off); None passes although the
+    # notebooks' defaults are strings
+    "result_cache": Rule(
+        "'auto', a folder or None", lambda v: v is None or (isinstance(v, str) and bool(v.strip()))
+    ),
+    "feature_cache": Rule(
+        "'auto', a folder or None", lambda v: v is None or (isinstance(v, str) and bool(v.strip()))
+    ),
 }
 
 
@@ -299,9 +331,9 @@ def check_parameters(
                 f"unknown parameter {name!r} for {notebook.name}{hint}; "
                 f"its parameters: {', '.join(valid)}"
             )
-        message = _type_error(name, value, defaults[name])
-        if message:
-            raise ParameterError(message)
         rule = RULES.get(name)
+        message = _type_error(name, value, defaults[name])
+        if message and not (value is None and rule is not None and rule.check(None)):
+            raise ParameterError(message)
         if rule is not None and not rule.check(value):
             raise ParameterError(f"parameter {name!r} must be {rule.description}, got {value!r}")

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.covariance import LedoitWolf
 from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
 from sklearn.ensemble import (
     AdaBoostClassifier,
@@ -65,7 +66,12 @@ METRICS: tuple[str, ...] = ("accuracy", "specificity", "sensitivity", "auc")
 SAMPLE_WEIGHTED: frozenset[str] = frozenset({"GB", "AB", "MLP"})
 
 #: QDA's covariance regularisation: with 150 selected features and a few hundred melanomas per
-#: training fold, the per-class covariances are near singular without it
+#: training fold, the per-class covariances are near singular without it. When a class of a
+#: training fold has no more samples than features (small data sets, phantoms), the covariance
+#: is singular whatever the regularisation, and QDA uses Ledoit-Wolf shrinkage towards a multiple
+#: of the identity instead (``solver="eigen"``, ``covariance_estimator=LedoitWolf()``, rank
+#: tolerance 0: min-max scaled features can have variances far below scikit-learn's default
+#: tolerance of 1e-4)
 QDA_REG_PARAM = 0.1
 #: the MLP's one hidden layer (the paper gives no architecture; scikit-learn's default is 100)
 MLP_HIDDEN = (64,)
@@ -278,6 +284,12 @@ def _fit_fold(
     rows = []
     for name, template in estimators.items():
         estimator = clone(template)
+        if isinstance(estimator, QuadraticDiscriminantAnalysis) and (
+            np.bincount(y[train]).min() <= X_train.shape[1]
+        ):  # a class with no more samples than features: its covariance is singular
+            estimator.set_params(
+                solver="eigen", covariance_estimator=LedoitWolf(), reg_param=0.0, tol=0.0
+            )
         fit_kw = {"sample_weight": weights} if name in SAMPLE_WEIGHTED else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -161,6 +161,7 @@ class Study:
 def _studies() -> dict[str, Study]:
     from medgraph.studies import (
         leukemia_knn_gcn,
+        melanoma_graphs,
         metric_learning,
         smgnn_vs_baselines,
         superpixel_scale,
@@ -175,6 +176,7 @@ def _studies() -> dict[str, Study]:
             metric_learning,
             unsupervised_graph_cuts,
             leukemia_knn_gcn,
+            melanoma_graphs,
         )
     }
 
