@@ -12,7 +12,7 @@ ONLY ?=
 # The CPU build of torch; pip finds it on disk on the project's machines. Override for a GPU build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup reports test lint bench clean-quick
+.PHONY: setup reports test lint bench lab exercises clean-quick
 
 setup: $(VENV)/.medgraph-installed
 
@@ -24,6 +24,14 @@ $(VENV)/.medgraph-installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	-git config filter.nbstripout.clean "$(abspath $(VENV))/bin/nbstripout" 2>/dev/null
 	touch $@
+
+# JupyterLab on the notebooks folder, with the workbook's kernel (python3 of .venv)
+lab: setup
+	$(PY) -m jupyter lab notebooks/
+
+# the notebooks without their solutions (cells tagged `solution`), for a class: exercises/
+exercises: setup
+	$(PY) -m medgraph.course exercises
 
 reports: setup
 	$(PY) -m medgraph.runs --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))

@@ -318,6 +318,16 @@ def test_smoke_run_through_the_runner(name, tmp_path, monkeypatch, capsys):
     listed += [f["file"] for f in results.get("figures") or []]
     assert listed and all((out / f).is_file() for f in listed)
     check(out, results, params)
+    # every saved figure is also shown in the kernel: the executed notebook holds an image per
+    # figure (a library that switched matplotlib's backend would leave them blank)
+    executed = nbformat.read(out / spec.notebook.name, as_version=4)
+    images = sum(
+        "image/png" in output.get("data", {})
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert images >= len(results.get("figures") or []) > 0, (images, results.get("figures"))
     index = (reports / "smoke" / "README.md").read_text()
     assert name in index and "paper's" in index
 

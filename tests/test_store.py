@@ -479,7 +479,7 @@ def test_every_committed_entry_is_verified_current_and_planned():
     entries = sorted((ROOT / "trained").glob("*.pt"))
     planned = _paper_plan()
     found = set()
-    graph_cuts, backbones = [], []
+    graph_cuts, backbones, melanoma = [], [], []
     for path in entries:
         entry = store.read_entry(path)
         f = entry.fields
@@ -488,6 +488,9 @@ def test_every_committed_entry_is_verified_current_and_planned():
             continue
         if f["recipe"] == "cell_backbone":
             backbones.append(f)
+            continue
+        if f["recipe"] == "melanoma_cv":
+            melanoma.append(f)
             continue
         assert path.name == store.RunKey(**f).file_name
         spec = MODELS[f["name"]]
@@ -499,6 +502,35 @@ def test_every_committed_entry_is_verified_current_and_planned():
     assert found == planned and len(found) == 55
     _check_graph_cut_entries(graph_cuts)
     _check_backbone_entries(backbones)
+    _check_melanoma_entries(melanoma)
+
+
+def _check_melanoma_entries(fields: list[dict]) -> None:
+    """Notebook 06's paper run: one cross-validation per feature set of its plan (Tables 1-11,
+    the conventional features alone and the leaky protocol), at the current recipe and feature
+    versions and with the blocks and settings its parameters give (data checksum aside)."""
+    from medgraph.melanoma.extraction import FEATURE_VERSION
+    from medgraph.melanoma.recipe import RECIPE_VERSION as CV_VERSION
+    from medgraph.melanoma.recipe import CVSettings
+    from medgraph.pieces import piece_parameters
+    from medgraph.studies.melanoma_graphs import feature_plan, feature_sets
+
+    params = piece_parameters(ROOT / "papermill_runs.yaml", "paper", "06_melanoma_graphs_isic2017")
+    plan = feature_plan(params)
+    graph = {"delta": plan.delta, "gamma": plan.gamma, "compactness": plan.compactness}
+    planned = set()
+    for fs in feature_sets(params):
+        settings = CVSettings(
+            int(params["n_splits"]), int(params["n_select"]), fs.leaky, tuple(params["classifiers"])
+        )
+        hyper = {"blocks": list(fs.blocks), **settings.to_dict(), **graph}
+        planned.add((fs.name, json.dumps(hyper, sort_keys=True)))
+    found = set()
+    for f in fields:
+        assert f["versions"] == {"melanoma_cv": CV_VERSION, "melanoma_features": FEATURE_VERSION}
+        assert f["study"] == "melanoma_graphs" and f["seed"] == params["cv_seed"]
+        found.add((f["name"], json.dumps(f["hyperparameters"], sort_keys=True)))
+    assert found == planned and len(fields) == len(planned) == 59
 
 
 def _check_backbone_entries(fields: list[dict]) -> None:

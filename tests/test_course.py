@@ -1,0 +1,75 @@
+"""The exercise variants of the notebooks (medgraph.course)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from medgraph.course import PLACEHOLDER, SOLUTION_TAG, exercise_variant, write_exercises
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_variant_hides_every_solution_and_keeps_everything_else(path):
+    full = jupytext.read(path)
+    solutions = [c for c in full.cells if SOLUTION_TAG in _tags(c)]
+    if not solutions:
+        with pytest.raises(ValueError, match="no cell tagged"):
+            exercise_variant(path)
+        return
+    variant = exercise_variant(path)
+    assert len(variant.cells) == len(full.cells)
+    for mine, theirs in zip(variant.cells, full.cells, strict=True):
+        if SOLUTION_TAG in _tags(theirs):
+            assert mine.source == PLACEHOLDER.format(name=path.with_suffix(".ipynb").name)
+            assert SOLUTION_TAG not in _tags(mine)
+        else:
+            assert mine.source == theirs.source and mine.cell_type == theirs.cell_type
+    assert not any(SOLUTION_TAG in _tags(c) for c in variant.cells)
+    nbformat.validate(variant)
+
+
+def test_write_exercises_skips_notebooks_without_solutions(tmp_path):
+    written = write_exercises(NOTEBOOKS, tmp_path)
+    with_solutions = [
+        p for p in NOTEBOOKS if any(SOLUTION_TAG in _tags(c) for c in jupytext.read(p).cells)
+    ]
+    assert [p.stem for p in written] == [p.stem for p in with_solutions] and written
+    assert all(p.suffix == ".ipynb" and p.is_file() for p in written)
+
+
+@pytest.mark.slow
+def test_the_exercise_variant_executes(tmp_path, monkeypatch):
+    """The variant of notebook 06 runs top to bottom with its smoke parameters (the full notebook
+    runs in tests/test_notebooks.py)."""
+    import papermill as pm
+
+    from medgraph.runs import load_runs
+    from medgraph.store import ENV_RESULT_CACHE, ENV_RESULT_STORE
+
+    monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
+    monkeypatch.setenv(ENV_RESULT_CACHE, str(tmp_path / "runs"))
+    monkeypatch.setenv(ENV_RESULT_STORE, "")
+    (spec,) = load_runs(ROOT / "papermill_runs.yaml", "smoke", ["06_melanoma_graphs"])
+    (source,) = write_exercises([ROOT / "notebooks" / "06_melanoma_graphs.py"], tmp_path)
+    params = {**spec.parameters, "profile": "smoke", "output_dir": str(tmp_path / "out")}
+    pm.execute_notebook(
+        str(source),
+        str(tmp_path / "executed.ipynb"),
+        parameters=params,
+        cwd=str(ROOT),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert any("exercise" in _tags(c) for c in executed.cells)
+    assert (tmp_path / "out" / "results.json").is_file()
