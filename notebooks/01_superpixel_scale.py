@@ -281,3 +281,58 @@ if {"snic", "slic"} <= set(at16.index):
     )
 report.record("summary", summary.to_dict(orient="records"))
 print(report.finish())
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Compactness.** SNIC and SLIC trade colour similarity against distance with the
+#    compactness $m$ (10 here, the SNIC paper's default). On the figure image at $S = 16$, compute
+#    $\mathrm{IoU}_r$ for $m = 1, 10, 40$. Which value follows the thin cytoplasm best, and why do
+#    very compact superpixels lose it?
+# 2. **The reconstruction is an upper bound.** $\mathrm{IoU}_r$ gives every superpixel its
+#    majority class. Show on the figure image that giving a random 10 % of the superpixels
+#    another class never raises the pixel accuracy, and say why no classifier working on these
+#    superpixels can beat the majority assignment.
+# 3. **Graph size.** With $K$ superpixels, 5 features per node and $E$ undirected edges, the graph
+#    stores $5K + 2E$ numbers against $3N$ for the image. Count $E$ (pairs of touching
+#    superpixels) at $S = 16$ and compare the exact ratio with the paper's $c \approx 5K/3N$.
+
+# %% tags=["solution"]
+# Solution 1: IoU_r against the compactness at S = 16
+from medgraph.superpixels import reconstruction_iou  # noqa: E402
+
+for m in (1.0, 10.0, 40.0):
+    labels = compute_superpixels(image, "snic", scale=16, compactness=m)
+    print(f"m = {m:4.0f}: IoU_r {reconstruction_iou(mask, labels, num_classes=3):.4f}")
+
+# %% tags=["solution"]
+# Solution 2: the majority class per superpixel maximises the pixel accuracy
+labels = compute_superpixels(image, "snic", scale=16, compactness=compactness["snic"])
+recon = reconstruct_labels(mask, labels, num_classes=3)
+rng = np.random.default_rng(0)
+best = float((recon == mask).mean())
+for trial in range(5):
+    flipped = rng.random(labels.max() + 1) < 0.1
+    shift = rng.integers(1, 3, labels.max() + 1)
+    per_sp = np.zeros(labels.max() + 1, dtype=np.int64)
+    per_sp[labels.ravel()] = recon.ravel()  # every pixel of a superpixel has its majority class
+    changed = np.where(flipped, (per_sp + shift) % 3, per_sp)[labels]
+    print(f"trial {trial}: accuracy {(changed == mask).mean():.4f} <= majority {best:.4f}")
+
+# %% tags=["solution"]
+# Solution 3: the exact graph size with its edges
+from medgraph.superpixels import compression_ratio  # noqa: E402
+
+right = labels[:, 1:] != labels[:, :-1]
+down = labels[1:, :] != labels[:-1, :]
+pairs = np.concatenate(
+    [
+        np.stack([labels[:, 1:][right], labels[:, :-1][right]], 1),
+        np.stack([labels[1:, :][down], labels[:-1, :][down]], 1),
+    ]
+)
+edges = np.unique(np.sort(pairs, axis=1), axis=0)
+k, n_pixels = labels.max() + 1, labels.size
+print(f"K = {k}, E = {len(edges)}")
+print(f"exact c = {compression_ratio(k, n_pixels, n_edges=len(edges)):.4f}")
+print(f"paper's c = 5K/3N = {compression_ratio(k, n_pixels):.4f}")
