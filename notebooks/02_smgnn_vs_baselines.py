@@ -459,3 +459,65 @@ report.table(
 )
 print(report.finish())
 provenance
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The radius of the graph.** Two superpixels are joined when their centroids lie within the
+#    L1 radius $\alpha\sqrt{S}$. Rebuild the graph of section 2 with $\alpha = 1, 2, 4$ and print
+#    the number of edges and the mean degree. Which $\alpha$ gives every node its ring of
+#    touching neighbours, and what would a much larger $\alpha$ do to GIN's sum aggregation?
+# 2. **Dice by hand.** For SMGNN's first seed and the first test image, compute the Dice of each
+#    class, $2|P \cap G| / (|P| + |G|)$, from the predicted and true label maps, and check it
+#    against the per-image table.
+# 3. **Where SMGNN fails.** Find the three test images with SMGNN's lowest cell-class Dice
+#    (first seed), show them with their ground truth and prediction, and say what goes wrong
+#    (touching cells, faint cytoplasm, stain colour, superpixels across the boundary).
+
+# %% tags=["solution"]
+# Solution 1: edges and mean degree against alpha
+for a in (1.0, 2.0, 4.0):
+    g = build_superpixel_graphs([ds.images[example]], [labels], scale=base_config.scale, alpha=a)
+    n_edges = g.graph.edge_index.shape[1] // 2
+    print(f"alpha = {a}: {n_edges} edges, mean degree {2 * n_edges / g.num_nodes:.1f}")
+
+# %% tags=["solution"]
+# Solution 2: the Dice of each class by hand
+run = runs[("smgnn", first_seed)]
+pred, image_index = run.test_predictions[0], int(run.test_idx[0])
+truth = ds.masks[image_index]
+by_hand = {
+    c: 2 * np.sum((pred == c) & (truth == c)) / max(np.sum(pred == c) + np.sum(truth == c), 1)
+    for c in range(3)
+}
+mine = scores[
+    (scores["model"] == "smgnn")
+    & (scores["seed"] == first_seed)
+    & (scores["image"] == ds.ids[image_index])
+]
+print({c: round(float(v), 6) for c, v in by_hand.items()})
+print(mine[["class_name", "dice"]].to_string(index=False))
+
+# %% tags=["solution"]
+# Solution 3: SMGNN's three worst test images (mean Dice of cytoplasm and nucleus)
+cells = scores[
+    (scores["model"] == "smgnn") & (scores["seed"] == first_seed) & (scores["class_index"] > 0)
+]
+worst = cells.groupby("image")["dice"].mean().nsmallest(3)
+print(worst)
+fig, axes = plt.subplots(3, 3, figsize=(7, 7), squeeze=False)
+for row, image_id in enumerate(worst.index):
+    idx = list(ds.ids).index(image_id)
+    pred = run.test_predictions[list(run.test_idx).index(idx)]
+    for col, (title, shown_image) in enumerate(
+        (
+            ("image", ds.images[idx]),
+            ("truth", label_to_grey(ds.masks[idx])),
+            ("SMGNN", label_to_grey(pred)),
+        )
+    ):
+        axes[row, col].imshow(shown_image, cmap="gray", vmin=0, vmax=1)
+        axes[row, col].set_title(f"{title} {image_id}", fontsize=8)
+        axes[row, col].set_axis_off()
+fig.tight_layout()
+plt.show()

@@ -392,3 +392,46 @@ report.table(
     "Where, when and at which revision each model was trained",
 )
 print(report.finish())
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **The target by hand.** Compute Eq 2.7's target $(\mathcal{Y}_i + \mathcal{Y}_j)/2$ for every
+#    pair of pure superpixels from `pure_score` and check it against the table of section 4.
+#    Which pair of *different* classes is asked for the same similarity as two cytoplasm
+#    superpixels?
+# 2. **Another distance.** The silhouette above uses the cosine distance, the geometry the loss
+#    works in. Recompute it with the Euclidean distance on the same balanced sample. Does the
+#    ranking of the two models change, and why might it?
+# 3. **Neighbourhood purity.** For a balanced sample of test superpixels, what share of each
+#    one's 10 nearest neighbours (cosine) has its class? Compare the two models class by class:
+#    where does the metric loss help, where does it hurt?
+
+# %% tags=["solution"]
+# Solution 1: Eq 2.7's target for pure superpixels
+target = (pure_score[:, None] + pure_score[None, :]) / 2
+print(pd.DataFrame(target, index=names, columns=names))
+print("same target as cytoplasm-cytoplasm:", target[1, 1], "= background-nucleus", target[0, 2])
+
+# %% tags=["solution"]
+# Solution 2: the silhouette with the Euclidean distance
+from sklearn.metrics import silhouette_score  # noqa: E402
+
+for lam, (emb, labels, _) in embeddings.items():
+    chosen = sample_nodes(labels, min(n_per_class, 500), seed=seed)
+    scores = {
+        metric: silhouette_score(emb[chosen], labels[chosen], metric=metric)
+        for metric in ("cosine", "euclidean")
+    }
+    print(f"λ = {lam}: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+
+# %% tags=["solution"]
+# Solution 3: the share of the 10 nearest neighbours (cosine) of the same class
+from sklearn.neighbors import NearestNeighbors  # noqa: E402
+
+for lam, (emb, labels, _) in embeddings.items():
+    chosen = sample_nodes(labels, min(n_per_class, 500), seed=seed)
+    x, y = emb[chosen], labels[chosen]
+    _, idx = NearestNeighbors(n_neighbors=11, metric="cosine").fit(x).kneighbors(x)
+    same = (y[idx[:, 1:]] == y[:, None]).mean(axis=1)  # column 0 is the point itself
+    print(f"λ = {lam}: " + ", ".join(f"{names[c]} {same[y == c].mean():.3f}" for c in np.unique(y)))

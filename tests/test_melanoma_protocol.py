@@ -189,3 +189,13 @@ def test_bad_inputs_raise_clear_errors():
         cross_validate_features(X, y + 1, n_splits=3)
     with pytest.raises(ValueError, match="unknown classifiers"):
         cross_validate_features(X, y, classifiers=["XGB"], n_splits=3)
+
+
+def test_qda_shrinks_when_a_class_has_no_more_samples_than_features():
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(24), np.ones(12)].astype(np.int64)
+    X = rng.normal(size=(36, 40)) + 2.0 * y[:, None]  # 8 melanomas per training fold, 40 columns
+    X[:, :5] = 1e80 * rng.random((36, 5))  # columns with a vast range (like 1/w path lengths)
+    result = cross_validate_features(X, y, classifiers=["QDA"], n_splits=3, n_select=40)
+    assert np.isfinite(result.folds[["accuracy", "auc"]].to_numpy()).all()
+    assert result.summary["accuracy"].item() > 0.7
