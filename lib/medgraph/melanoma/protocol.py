@@ -55,6 +55,7 @@ __all__ = [
     "make_classifiers",
     "select_top_l1",
     "cross_validate_features",
+    "summarise_folds",
     "selection_shares",
 ]
 
@@ -388,14 +389,26 @@ def cross_validate_features(
         [{**row, "fold": fold} for fold, (_, rows) in enumerate(outputs) for row in rows],
         columns=["classifier", "fold", *METRICS],
     )
+    summary = summarise_folds(folds)
+    selected = np.stack([kept for kept, _ in outputs]).astype(np.int64)
+    return CVResult(folds, summary, selected, fold_of, leaky)
+
+
+def summarise_folds(folds: pd.DataFrame) -> pd.DataFrame:
+    """Per classifier (in order of appearance): each metric's fold mean, ``<metric>_std`` (sample
+    standard deviation, ddof 1) and ``folds`` (how many): :attr:`CVResult.summary`.
+
+    Parameters
+    ----------
+    folds
+        :attr:`CVResult.folds`: ``classifier``, ``fold`` and the metrics of :data:`METRICS`.
+    """
     grouped = folds.groupby("classifier", sort=False)[list(METRICS)]
     means, stds = grouped.mean(), grouped.std(ddof=1).add_suffix("_std")
     summary = pd.concat([means, stds], axis=1)
     summary = summary[[c for m in METRICS for c in (m, f"{m}_std")]]
     summary["folds"] = grouped.size()
-    summary = summary.reset_index()
-    selected = np.stack([kept for kept, _ in outputs]).astype(np.int64)
-    return CVResult(folds, summary, selected, fold_of, leaky)
+    return summary.reset_index()
 
 
 def selection_shares(selected: np.ndarray, groups: Sequence[str]) -> dict[str, float]:

@@ -27,7 +27,12 @@ import pandas as pd
 import torch
 
 from medgraph.melanoma.extraction import FEATURE_VERSION
-from medgraph.melanoma.protocol import CLASSIFIERS, METRICS, CVResult, cross_validate_features
+from medgraph.melanoma.protocol import (
+    CLASSIFIERS,
+    CVResult,
+    cross_validate_features,
+    summarise_folds,
+)
 from medgraph.options import RunOptions
 from medgraph.store import RunKey
 
@@ -198,19 +203,6 @@ class CVRecipe:
             f"{request.name}: best {best['classifier']} accuracy {best['accuracy']:.3f} "
             f"AUC {best['auc']:.3f} ({run.seconds:.0f} s)"
         )
-
-
-def summarise_folds(folds: pd.DataFrame) -> pd.DataFrame:
-    """Per classifier: each metric's fold mean, ``<metric>_std`` (ddof 1) and ``folds``.
-
-    The same table as :attr:`CVResult.summary`, rebuilt from the per-fold rows.
-    """
-    grouped = folds.groupby("classifier", sort=False)[list(METRICS)]
-    means, stds = grouped.mean(), grouped.std(ddof=1).add_suffix("_std")
-    summary = pd.concat([means, stds], axis=1)
-    summary = summary[[c for m in METRICS for c in (m, f"{m}_std")]]
-    summary["folds"] = grouped.size()
-    return summary.reset_index()
 
 
 #: the recipe instance the study uses
