@@ -296,7 +296,7 @@ plt.show()
 # ## 5 · Features of every image, and the cross-validations
 #
 # Every (level, signal, weighting, τ) of every image gives one *block* of $7n + 9$ features;
-# the study needs about 60 blocks per image (22,846 numbers) and the conventional features. They
+# the study needs 61 blocks per image (22,846 numbers, the conventional features included). They
 # are computed in chunks of images, in parallel processes, and cached on disk: the first run on
 # ISIC 2017 takes about half an hour on two cores, a rerun reads the cache. Each feature set of
 # the paper's tables (one level, or all levels + conventional, "fused") is cross-validated once
@@ -320,7 +320,8 @@ timing = pd.DataFrame(
 report.table(
     "cross_validations",
     timing,
-    f"Every cross-validated feature set: features, time ({n_splits} folds, 7 classifiers)",
+    f"Every cross-validated feature set: features, time ({n_splits} folds, "
+    f"{len(classifiers)} classifiers)",
 )
 report.table(
     "scores_long",
