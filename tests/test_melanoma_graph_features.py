@@ -338,3 +338,21 @@ def test_cuda_matches_cpu() -> None:
     gpu = torch.cat([gf.vertex_features(w.cuda()), gf.gft_features(w.cuda(), s.cuda())], 1)
     assert gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, rtol=0, atol=1e-10)
+
+
+def test_betweenness_stays_a_share_when_path_counts_overflow():
+    """Edge lengths 1/w spanning hundreds of orders of magnitude make sums of lengths tie at
+    float64 resolution, and the number of tied paths overflows float64; betweenness is then
+    computed from log-counts, each pair's share capped at 1."""
+    from medgraph.melanoma.graph_features import _count_paths, _lengths, betweenness
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 3)) * 3.0
+    w = np.exp(-30.0 * ((x[:, None] - x[None]) ** 2).sum(-1))
+    np.fill_diagonal(w, 0.0)
+    t = torch.as_tensor(w)[None]
+    _, sigma = _count_paths(_lengths(t))
+    assert not torch.isfinite(sigma).all()  # the case the fallback exists for
+    b = betweenness(t)
+    assert torch.isfinite(b).all() and b.min() >= 0 and b.max() <= 1
+    assert torch.isfinite(gf.vertex_features(t)).all()

@@ -257,3 +257,13 @@ def test_melanoma_labels_need_a_melanoma_class():
         set(np.unique(y)) <= {0, 1}
         and y.sum() == (np.asarray(data.labels) == list(data.class_names).index("melanoma")).sum()
     )
+
+
+def test_a_cache_chunk_with_non_finite_values_is_computed_again(images, tmp_path):
+    first = extract_features(images[:2], PLAN, cache=tmp_path, chunk_size=2)
+    (path,) = tmp_path.glob("*.npz")
+    stale = {k: v.copy() for k, v in first.items()}
+    stale[CONVENTIONAL][0, 0] = np.nan  # as chunks written before the betweenness fallback
+    extraction._write_chunk(path, stale)
+    again = extract_features(images[:2], PLAN, cache=tmp_path, chunk_size=2)
+    assert all(np.array_equal(again[n], first[n]) for n in PLAN.blocks())

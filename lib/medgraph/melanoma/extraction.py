@@ -252,9 +252,12 @@ def _read_chunk(path: Path, blocks: Sequence[str]) -> dict[str, np.ndarray] | No
         with np.load(path) as archive:
             if not set(blocks) <= set(archive.files):
                 return None
-            return {b: archive[b] for b in blocks}
+            out = {b: archive[b] for b in blocks}
     except (OSError, ValueError, EOFError):
         return None  # a damaged chunk is computed again
+    if not all(np.isfinite(v).all() for v in out.values()):
+        return None  # written before betweenness handled path counts beyond float64
+    return out
 
 
 def _write_chunk(path: Path, blocks: dict[str, np.ndarray]) -> None:
