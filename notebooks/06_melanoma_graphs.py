@@ -293,6 +293,14 @@ report.figure("graph_features", fig, f"Graph features of image {example}'s 20-no
 plt.show()
 
 # %% [markdown]
+# **A numerical caveat.** An outlying superpixel gets weights near $10^{-200}$ from every other
+# node (Gaussian or learned), so its edge lengths $1/w$ span hundreds of orders of magnitude.
+# Path lengths then tie at float64 resolution, and the path-based features (eccentricity,
+# closeness, path length, betweenness) of such graphs are dominated by rounding: about 1 % of
+# the study's graphs get a betweenness above 1, exactly as networkx computes it on the same
+# graphs. The features are kept as defined; the min-max scaling squashes such columns and the
+# selector tends to drop them. Exercise 1 looks at it.
+#
 # ## 5 · Features of every image, and the cross-validations
 #
 # Every (level, signal, weighting, τ) of every image gives one *block* of $7n + 9$ features;
