@@ -127,9 +127,7 @@ def test_a_cross_validation_survives_its_payload(monkeypatch):
     y = np.r_[np.zeros(30), np.ones(15)].astype(np.int64)
     X = rng.normal(size=(45, 6)) + y[:, None]
     request, widths = _request(X, y, classifiers=("SVM", "KNN"))
-    monkeypatch.setattr(
-        "medgraph.melanoma.extraction.block_feature_names", lambda b: ["x"] * widths[b]
-    )
+    monkeypatch.setattr("medgraph.melanoma.recipe.block_feature_names", lambda b: ["x"] * widths[b])
     run = MELANOMA_CV.train(request, RunOptions(progress=False))
     back = MELANOMA_CV.from_payload(MELANOMA_CV.to_payload(run), request, RunOptions())
     pd.testing.assert_frame_equal(back.result.summary, run.result.summary, check_dtype=False)

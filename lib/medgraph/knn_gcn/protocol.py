@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,7 @@ __all__ = [
     "LeakageError",
     "Split",
     "stratified_partition",
+    "stratified_subset",
     "holdout_split",
     "fold_splits",
     "group_holdout_split",
@@ -134,6 +136,18 @@ def stratified_partition(
         part.append(members[:take])
     chosen = np.sort(np.concatenate(part)) if part else np.empty(0, np.int64)
     return np.setdiff1d(indices, chosen), chosen
+
+
+def stratified_subset(data: Any, max_images: int | None, seed: int) -> Any:
+    """A seeded subset of a labelled data set with about ``max_images`` images, stratified by
+    class (:func:`stratified_partition`); the set itself when ``max_images`` is None or not
+    smaller than it. ``data`` needs ``labels`` and ``subset(indices)``."""
+    if max_images is None or max_images >= len(data):
+        return data
+    rng = np.random.default_rng(int(seed))
+    frac = float(max_images) / len(data)
+    _, keep = stratified_partition(np.arange(len(data)), data.labels, frac, rng)
+    return data.subset(keep)
 
 
 def holdout_split(

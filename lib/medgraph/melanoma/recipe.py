@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from medgraph.melanoma.extraction import FEATURE_VERSION
+from medgraph.melanoma.extraction import FEATURE_VERSION, block_feature_names
 from medgraph.melanoma.protocol import (
     CLASSIFIERS,
     CVResult,
@@ -140,8 +140,6 @@ class CVRecipe:
         """Compute (or read) the features and cross-validate them."""
         start = time.perf_counter()
         X = request.features(request.blocks)
-        from medgraph.melanoma.extraction import block_feature_names
-
         widths = tuple(len(block_feature_names(b)) for b in request.blocks)
         if X.shape[1] != sum(widths):
             raise ValueError(f"{request.name}: {X.shape[1]} columns, the blocks have {sum(widths)}")

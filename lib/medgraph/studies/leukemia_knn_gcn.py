@@ -62,14 +62,9 @@ def load_data(params: Mapping[str, Any]) -> Any:
             n_phantoms=params["n_phantoms"],
             seed=int(params["seed"]),
         )
-    if params.get("max_images") is not None and params["max_images"] < len(data):
-        from medgraph.knn_gcn.protocol import stratified_partition
+    from medgraph.knn_gcn.protocol import stratified_subset
 
-        rng = np.random.default_rng(int(params["seed"]))
-        frac = float(params["max_images"]) / len(data)
-        _, keep = stratified_partition(np.arange(len(data)), data.labels, frac, rng)
-        data = data.subset(keep)
-    return data
+    return stratified_subset(data, params.get("max_images"), int(params["seed"]))
 
 
 def backbone_settings(params: Mapping[str, Any]) -> Any:

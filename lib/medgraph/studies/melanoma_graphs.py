@@ -23,6 +23,7 @@ Feature sets (names ``<kind>_<signal>_<weighting>_tau<percent>_<level>``):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +98,7 @@ def load_data(params: Mapping[str, Any]) -> Any:
     """The lesion set of notebook 06's parameters (``dataset`` ``"isic2017"``; phantoms offline
     with ``data_source="auto"``); ``max_images`` takes a stratified, seeded subset."""
     from medgraph.data import load_dataset
-    from medgraph.knn_gcn.protocol import stratified_partition
+    from medgraph.knn_gcn.protocol import stratified_subset
 
     data = load_dataset(
         params["dataset"],
@@ -106,12 +107,7 @@ def load_data(params: Mapping[str, Any]) -> Any:
         n_phantoms=params["n_phantoms"],
         seed=int(params["seed"]),
     )
-    if params.get("max_images") is not None and params["max_images"] < len(data):
-        rng = np.random.default_rng(int(params["seed"]))
-        frac = float(params["max_images"]) / len(data)
-        _, keep = stratified_partition(np.arange(len(data)), data.labels, frac, rng)
-        data = data.subset(np.sort(keep))
-    return data
+    return stratified_subset(data, params.get("max_images"), int(params["seed"]))
 
 
 def melanoma_labels(data: Any) -> np.ndarray:
@@ -127,14 +123,11 @@ def feature_plan(params: Mapping[str, Any]) -> Any:
     from medgraph.melanoma.extraction import FeaturePlan
 
     plan = FeaturePlan.paper(params["seg_counts"], params["shg_counts"], params["taus"])
-    return FeaturePlan(
-        plan.seg_counts,
-        plan.shg_counts,
-        plan.graph_sets,
-        True,
-        float(params["delta"]),
-        float(params["gamma"]),
-        float(params["slic_compactness"]),
+    return dataclasses.replace(
+        plan,
+        delta=float(params["delta"]),
+        gamma=float(params["gamma"]),
+        compactness=float(params["slic_compactness"]),
     )
 
 
