@@ -73,3 +73,32 @@ def test_the_exercise_variant_executes(tmp_path, monkeypatch):
     executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
     assert any("exercise" in _tags(c) for c in executed.cells)
     assert (tmp_path / "out" / "results.json").is_file()
+
+
+def test_interactive_settings_follow_the_data(tmp_path, monkeypatch):
+    from medgraph.course import interactive_settings
+    from medgraph.data import DataUnavailableError
+
+    # on phantoms: the quick profile's settings of the run declared for the data set
+    profile, params = interactive_settings("02_smgnn_vs_baselines", "wbc1", "phantom")
+    assert profile == "quick"
+    assert params["epochs"] == 3 and params["seeds"] == [0] and params["dataset"] == "wbc1"
+    assert not {"profile", "run_name", "output_dir", "data_source"} & set(params)
+    # with the real data: the paper profile's (its runs are in trained/)
+    profile, params = interactive_settings("02_smgnn_vs_baselines", "wbc2", "real")
+    assert profile == "paper" and params["epochs"] == 100 and params["result_cache"] == "auto"
+    assert params["run_ablations"] is False
+    # "auto" looks for the data: nothing found gives the quick settings
+    import medgraph.data.paths as paths
+
+    def nothing(name, root=None):
+        raise DataUnavailableError(f"{name} not found")
+
+    monkeypatch.setattr(paths, "locate", nothing)
+    assert interactive_settings("03_metric_learning_umap", "wbc2", "auto")[0] == "quick"
+    # 03's quick profile declares dataset-1's phantom run only: the data set stays the caller's
+    assert interactive_settings("03_metric_learning_umap", "wbc2", "auto")[1]["dataset"] == "wbc2"
+    monkeypatch.setattr(paths, "locate", lambda name, root=None: tmp_path)
+    assert interactive_settings("03_metric_learning_umap", "wbc1", "auto")[0] == "paper"
+    with pytest.raises(ValueError, match="declares no"):
+        interactive_settings("99_missing", "wbc1", "phantom")

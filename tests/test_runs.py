@@ -416,3 +416,37 @@ def test_data_list_into_a_closed_pipe_ends_quietly(command):
     proc.stderr.close()
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert code == 141
+
+
+def test_published_notebook_names_no_folder_of_this_machine(tmp_path, monkeypatch):
+    from medgraph.runs import portable_notebook
+
+    root = tmp_path / "repo"
+    staging = root / "reports" / "paper" / ".staging" / "run.123"
+    final = root / "reports" / "paper" / "run"
+    data = tmp_path / "datasets"
+    staging.mkdir(parents=True)
+    data.mkdir()
+    monkeypatch.setenv("MEDGRAPH_DATA", str(data))
+    notebook = staging / "nb.ipynb"
+    notebook.write_text(
+        json.dumps(
+            {
+                "output_dir": f"{staging}",
+                "results": f"{staging}/results.json",
+                "input": f"{root}/notebooks/nb.ipynb",
+                "data": f"{data}/wbc/Dataset 1",
+                "warning": f"{root}/.venv/lib/python3.11/site-packages/umap/umap_.py:1952",
+            }
+        )
+    )
+    portable_notebook(notebook, root, {staging: final})
+    text = notebook.read_text()
+    assert str(tmp_path) not in text
+    payload = json.loads(text)
+    assert payload["output_dir"] == "reports/paper/run"
+    assert payload["results"] == "reports/paper/run/results.json"
+    assert payload["input"] == "./notebooks/nb.ipynb"
+    assert payload["data"] == "$MEDGRAPH_DATA/wbc/Dataset 1"
+    assert payload["warning"].startswith("./.venv/lib/")
+    portable_notebook(staging / "missing.ipynb", root, {staging: final})  # nothing to do

@@ -104,6 +104,8 @@ RULES: dict[str, Rule] = {
     "ablation_seed": _int_at_least(0),
     # data
     "data_source": _one_of("auto", "real", "phantom"),
+    # an interactive session's settings: the declared profile's ("auto") or the cell's ("as set")
+    "settings": _one_of("auto", "as set"),
     "max_images": _optional_int_at_least(1),
     "n_phantoms": _int_at_least(1),
     # metric learning and its layouts (03)

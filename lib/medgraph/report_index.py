@@ -12,17 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from medgraph.reporting import atomic_write_text, describe_datasets
+from medgraph.reporting import atomic_write_text, describe_datasets, format_value
 
 __all__ = ["write_index"]
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def write_index(
@@ -91,13 +83,14 @@ def write_index(
         rows = payload.get("paper_comparison") or []
         if rows:
             lines += [
-                "| quantity | ours | paper's (published) | paper source | note |",
-                "|---|---|---|---|---|",
+                "| quantity | ours | paper's (published) | paper source | verdict | rule | note |",
+                "|---|---|---|---|---|---|---|",
             ]
             for row in rows:
                 lines.append(
-                    f"| {row['quantity']} | {_fmt(row['ours'])} | {_fmt(row['paper'])} | "
-                    f"{row['source']} | {row.get('note', '')} |"
+                    f"| {row['quantity']} | {format_value(row['ours'])} | "
+                    f"{format_value(row['paper'])} | {row['source']} | "
+                    f"{row.get('verdict') or '–'} | {row.get('rule', '')} | {row.get('note', '')} |"
                 )
             lines.append("")
         for table in payload.get("tables", []):

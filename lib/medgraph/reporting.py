@@ -201,6 +201,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def format_value(value: Any) -> str:
+    """A number or label of a comparison row as text: ``"–"`` for none, 4 significant digits
+    for a float."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def count_noun(n: Any, noun: str) -> str:
     """``"1 image"``, ``"3 images"`` (a plain ``s`` plural; anything but 1 is plural)."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
@@ -228,7 +238,9 @@ class PaperValue:
     """One number of ours beside the published one.
 
     ``paper`` is ``None`` when the paper gives the quantity only as a figure or not at all; the
-    ``source`` then says so (for example ``"Fig 6 (curve only)"``).
+    ``source`` then says so (for example ``"Fig 6 (curve only)"``). ``verdict`` is
+    ``"reproduced"``, ``"not reproduced (...)"``, ``"not comparable (...)"`` or ``"no published
+    number"``, and ``rule`` the rule that gave it (:mod:`medgraph.verdicts`).
     """
 
     quantity: str
@@ -236,6 +248,8 @@ class PaperValue:
     paper: Any
     source: str
     note: str = ""
+    verdict: str = ""
+    rule: str = ""
 
 
 def portable_root(root: str | Path) -> str:
@@ -312,12 +326,43 @@ class Report:
         self._results[key] = value
 
     def compare(
-        self, quantity: str, ours: Any, paper: Any, source: str, note: str = ""
+        self,
+        quantity: str,
+        ours: Any,
+        paper: Any,
+        source: str,
+        note: str = "",
+        verdict: str | tuple[str, str] | None = None,
     ) -> PaperValue:
-        """Put one of our numbers beside the paper's (``paper=None`` when it has none)."""
-        row = PaperValue(quantity, ours, paper, source, note)
+        """Put one of our numbers beside the paper's (``paper=None`` when it has none).
+
+        ``verdict`` is a verdict string or a ``(verdict, rule)`` pair from
+        :mod:`medgraph.verdicts`. A run on any data set that is not real (the seeded phantoms)
+        gets :data:`medgraph.verdicts.PHANTOM` whatever is passed: its numbers are never set
+        beside the paper's as if comparable. Without a verdict, a row with no published number
+        says so.
+        """
+        from medgraph.verdicts import NO_NUMBER, PHANTOM
+
+        text, rule = (verdict, "") if not isinstance(verdict, tuple) else verdict
+        if any(d.get("source") != "real" for d in self._datasets):
+            text, rule = PHANTOM, "the data are not the paper's"
+        elif not text and paper is None:
+            text = NO_NUMBER
+        row = PaperValue(quantity, ours, paper, source, note, text or "", rule)
         self._paper.append(row)
         return row
+
+    def claims(self) -> Any:
+        """The rows of :meth:`compare` so far as a table (a pandas DataFrame, one row per claim:
+        quantity, ours, the paper's, its source, verdict, rule, note), for display in a notebook."""
+        import pandas as pd
+
+        columns = ["quantity", "ours", "paper", "source", "verdict", "rule", "note"]
+        frame = pd.DataFrame([vars(row) for row in self._paper], columns=columns)
+        for col in ("ours", "paper"):
+            frame[col] = frame[col].map(format_value)
+        return frame.rename(columns={"paper": "paper's (published)"})
 
     def figure(self, name: str, fig: Any, caption: str = "", dpi: int = 130) -> Path:
         """Save a matplotlib figure as ``<name>.png`` atomically."""
@@ -369,7 +414,15 @@ class Report:
 
     # -- the end ----------------------------------------------------------------------------
     def finish(self) -> Path:
-        """Write ``results.json`` (numbers + metadata) last; returns its path."""
+        """Write ``results.json`` (numbers + metadata) last; returns its path.
+
+        The rows of :meth:`compare` are also written as the table ``claims`` (ours, the paper's,
+        the verdict and its rule), so that each report states its verdicts on its own.
+        """
+        if self._paper and not any(t["name"] == "claims" for t in self._tables):
+            self.table(
+                "claims", self.claims(), "Our numbers beside the paper's, with a verdict per row"
+            )
         payload = {
             "status": "complete",
             "run": self.run_name,

@@ -58,6 +58,7 @@ from medgraph.run_config import (
 __all__ = [
     "RunSpec",
     "RunOutcome",
+    "portable_notebook",
     "load_runs",
     "merge_parameters",
     "parse_overrides",
@@ -283,6 +284,7 @@ def execute_run(
             )
         if failed.exists():
             shutil.rmtree(failed)
+        portable_notebook(staging / spec.notebook.name, root, {staging: final})
         _replace_dir(staging, final)
         return RunOutcome(spec, ok=True, seconds=seconds, report_dir=final)
     finally:
@@ -290,6 +292,38 @@ def execute_run(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         _remove_empty(staging_root)
+
+
+def portable_notebook(path: Path, root: Path, folders: Mapping[Path, Path]) -> None:
+    """Rewrite an executed notebook so that it names no folder of this machine.
+
+    The report publishes the executed notebook; papermill records its input and output paths and
+    the ``output_dir`` parameter, and warnings print the files they come from. Each folder of
+    ``folders`` (where it is now -> where it is published) is written relative to ``root`` (the
+    repository), the rest of ``root`` as ``.``, the data folder as ``$MEDGRAPH_DATA`` and the home
+    folder as ``~``. The file is replaced atomically; a missing file is left missing.
+    """
+    if not path.is_file():
+        return
+    swaps: list[tuple[str, str]] = []
+    for folder, published in folders.items():
+        try:
+            rel = Path(published).resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            rel = Path(published).name
+        swaps.append((str(Path(folder).resolve()), rel or "."))
+    data = os.environ.get("MEDGRAPH_DATA")
+    if data:
+        swaps.append((str(Path(data).resolve()), "$MEDGRAPH_DATA"))
+        swaps.append((data.rstrip("/"), "$MEDGRAPH_DATA"))
+    swaps.append((str(root.resolve()), "."))
+    swaps.append((str(Path.home()), "~"))
+    text = path.read_text(encoding="utf-8")
+    # longest first: a staging folder lies inside the repository, the repository inside home
+    for old, new in sorted(swaps, key=lambda pair: -len(pair[0])):
+        if len(old) > 1:
+            text = text.replace(old, new)
+    atomic_write_text(path, text)
 
 
 def _short_error(exc: BaseException) -> str:
