@@ -27,7 +27,11 @@ activation bytes ≥ 10. A breakdown of SMGNN's time (SNIC, graph construction a
 Usage::
 
     python benchmarks/bench_smgnn_vs_unet.py [--device cpu] [--repeats 5] [--threads N] [--quick]
-        [--json PATH]
+        [--json PATH] [--report DIR]
+
+``--report reports/paper/bench_smgnn_vs_unet`` also writes the result as a report of its own
+(table, claims with verdicts, results.json), which the paper profile's index lists: the memory
+claim of the paper's title and its Table 3, judged.
 """
 
 from __future__ import annotations
@@ -243,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-small", action="store_true", help="skip the small U-Net")
     parser.add_argument("--quick", action="store_true", help="2 repeats, no stage breakdown")
     parser.add_argument("--json", help="write the numbers to this JSON file")
+    parser.add_argument("--report", help="write the result as a report into this folder")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats = min(args.repeats, 2)
@@ -414,7 +419,117 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.report:
+        write_report(Path(args.report), args, source, (b, h, w), device, params, mem, times)
     return 0 if all(value >= target for _, value, target in checks) else 1
+
+
+def write_report(
+    folder: Path,
+    args: argparse.Namespace,
+    source: str,
+    shape: tuple[int, int, int],
+    device: torch.device,
+    params: dict[str, int],
+    mem: dict[str, int],
+    times: dict[str, list[float]],
+) -> None:
+    """The benchmark as a report: one table and the paper's claims with verdicts."""
+    import pandas as pd
+
+    from medgraph.reporting import Report
+    from medgraph.verdicts import claim
+
+    b, h, w = shape
+    report = Report(
+        folder,
+        run_name=folder.name,
+        profile=folder.parent.name,
+        seeds=[0],
+        parameters={
+            "batch": b,
+            "scale": args.scale,
+            "repeats": args.repeats,
+            "device": str(device),
+        },
+        title="SMGNN against U-Net: parameters, activation memory of a training step and "
+        "end-to-end inference time (SMGNN paper's title claim, Tables 1 and 3); "
+        "benchmarks/bench_smgnn_vs_unet.py",
+    )
+    # load_batch's description starts "wbc2 <source>"
+    report.add_dataset({"name": "wbc2", "source": source.split()[1], "n_images": b})
+    rows = []
+    for name, t in times.items():
+        rows.append(
+            {
+                "model": name,
+                "parameters": params[name],
+                "saved activations (MiB)": mem[name] / 2**20,
+                "s per batch (median)": statistics.median(t),
+                "s per batch (min)": min(t),
+                "s per batch (max)": max(t),
+                "paper: s per 8 images (A100)": PAPER["time_s"].get(name),
+                "paper: parameters": PAPER["params"].get(name),
+            }
+        )
+    rows.append(
+        {
+            "model": "SMGNN, plain head modules",
+            "parameters": params["SMGNN"],
+            "saved activations (MiB)": mem["SMGNN: plain head"] / 2**20,
+        }
+    )
+    rows.append(
+        {
+            "model": "SMGNN, GIN + metric loss only",
+            "saved activations (MiB)": mem["SMGNN: GIN + metric loss only"] / 2**20,
+        }
+    )
+    report.table(
+        "smgnn_vs_unet",
+        pd.DataFrame(rows),
+        f"{b} images of {h} × {w} on {device} ({torch.get_num_threads()} threads): trainable "
+        "parameters, bytes autograd saves for backward in one training step, and inference "
+        f"time end to end (SNIC and graph included for SMGNN), median of {args.repeats} "
+        "interleaved calls; `paper:` columns are the paper's (Tables 1 and 3, on an A100 GPU)",
+    )
+    mem_ratio = mem["U-Net (paper)"] / mem["SMGNN"]
+    report.compare(
+        "U-Net (paper size) / SMGNN activation bytes of a training step",
+        round(mem_ratio, 2),
+        None,
+        "title and §1: SMGNN is memory-efficient (no number given)",
+        verdict=claim(
+            mem_ratio > 1, "SMGNN saves fewer activation bytes than the paper-size U-Net"
+        ),
+    )
+    report.compare(
+        "SMGNN parameters",
+        params["SMGNN"],
+        PAPER["params"]["SMGNN"],
+        "Table 1 (printed as 0.007M)",
+        verdict=claim(
+            abs(params["SMGNN"] - PAPER["params"]["SMGNN"]) <= 500,
+            "equal to the published count at its rounding (0.007M: ± 500)",
+        ),
+    )
+    time_ratio = statistics.median(times["U-Net (paper)"]) / statistics.median(times["SMGNN"])
+    paper_ratio = PAPER["time_s"]["U-Net (paper)"] / PAPER["time_s"]["SMGNN"]
+    report.compare(
+        "U-Net (paper size) time / SMGNN time, end to end",
+        round(time_ratio, 2),
+        round(paper_ratio, 3),
+        "Table 3 (seconds for 8 images on an A100 GPU; SNIC included for SMGNN)",
+        verdict=f"not comparable (ours on {device}, the paper's on an A100 GPU)"
+        if device.type == "cpu"
+        else claim(
+            (time_ratio > 1) == (paper_ratio > 1),
+            "the same model is faster as in Table 3",
+        ),
+    )
+    report.record("ratios", {"memory": mem_ratio, "time": time_ratio})
+    report.finish()
+    print(f"wrote the report {folder}")
 
 
 if __name__ == "__main__":

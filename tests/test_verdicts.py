@@ -72,3 +72,6 @@ def test_a_real_run_keeps_its_verdict_and_rule(tmp_path):
     assert first["verdict"] == "not reproduced (ours lower)" and "max(2 SD" in first["rule"]
     assert second["verdict"] == NO_NUMBER
     assert any(t["name"] == "claims" for t in payload["tables"])
+    # a missing published number beside a number prints as a dash, not NaN
+    rows = (tmp_path / "run" / "claims.md").read_text().splitlines()[-2:]
+    assert "nan" not in rows[1] and [c.strip() for c in rows[1].split("|")][3] == "–"

@@ -359,7 +359,8 @@ class Report:
         import pandas as pd
 
         columns = ["quantity", "ours", "paper", "source", "verdict", "rule", "note"]
-        frame = pd.DataFrame([vars(row) for row in self._paper], columns=columns)
+        # object columns: a None beside numbers stays None (shown as "–"), not NaN
+        frame = pd.DataFrame([vars(row) for row in self._paper], columns=columns, dtype=object)
         for col in ("ours", "paper"):
             frame[col] = frame[col].map(format_value)
         return frame.rename(columns={"paper": "paper's (published)"})
@@ -378,9 +379,10 @@ class Report:
         caption: str = "",
         float_digits: int = 4,
         markdown: bool = True,
+        numparse: bool = True,
     ) -> Path:
         """Save a pandas DataFrame as ``<name>.csv`` and (unless ``markdown=False``, for long raw
-        tables) ``<name>.md`` atomically.
+        tables) ``<name>.md`` atomically; ``numparse=False`` prints text cells as they are.
 
         The Markdown file starts with the caption and a line naming the run, profile, data sets
         and seeds, so that a table read on its own still says what it is.
@@ -405,7 +407,7 @@ class Report:
             ".0f" if _is_integer_column(frame[col]) else f".{float_digits}f"
             for col in frame.columns
         ]
-        body = frame.to_markdown(index=False, floatfmt=floatfmt)
+        body = frame.to_markdown(index=False, floatfmt=floatfmt, disable_numparse=not numparse)
         atomic_write_text(md_path, "\n".join(header) + "\n\n" + body + "\n")
         self._tables.append(
             {"name": name, "csv": csv_path.name, "md": md_path.name, "caption": caption}
@@ -421,7 +423,10 @@ class Report:
         """
         if self._paper and not any(t["name"] == "claims" for t in self._tables):
             self.table(
-                "claims", self.claims(), "Our numbers beside the paper's, with a verdict per row"
+                "claims",
+                self.claims(),
+                "Our numbers beside the paper's, with a verdict per row",
+                numparse=False,  # the cells are text as the claims print them
             )
         payload = {
             "status": "complete",
