@@ -25,12 +25,26 @@
 # were given the right class, how well could the segmentation be drawn?** The paper answers it with
 # the *reconstruction IoU* (Eq 2.2):
 #
-# 1. the association matrix $Q\in\{0,1\}^{N\times K}$ ties pixels to superpixels; here it is kept
-#    as a label map, never as a dense matrix;
-# 2. the metric score $\mathcal{Y} = \bar Q^\top Y$ (Eq 2.1) is the fraction of each class inside
-#    each superpixel; each superpixel takes its majority class (Eq 4.2);
-# 3. projecting back, $\bar Y = Q\mathcal{Y}$ is the *reconstructed label image*, and
-#    $\mathrm{IoU}_r$ averages the per-class IoU between $\bar Y$ and the ground truth.
+# 1. the association matrix $Q\in\{0,1\}^{N\times K}$ ties pixels to superpixels ($Q_{xj} = 1$
+#    when pixel $x$ lies in superpixel $\mathcal{V}_j$); here it is kept as a label map, never as
+#    a dense matrix;
+# 2. the metric score (Eq 2.1) is the fraction of each class inside each superpixel, with $Y$ the
+#    one-hot ground truth ($N \times c$) and $\bar Q$ the column-normalised $Q$:
+#    $$\mathcal{Y}_j = \frac{\sum_{x \in \mathcal{V}_j} Y_x}{|\mathcal{V}_j|}, \qquad
+#    \mathcal{Y} = \bar Q^\top Y ;$$
+#    each superpixel then takes its majority class, $\arg\max_i \mathcal{Y}_{ji}$ (Eq 4.2);
+# 3. projecting back, $\bar Y = Q\mathcal{Y}$ is the *reconstructed label image*, and the
+#    reconstruction IoU (Eq 2.2) averages the per-class IoU with the ground truth:
+#    $$\mathrm{IoU}_r = \frac{1}{c} \sum_{i} \frac{|\{x : \bar Y_x = i\} \cap \{x : Y_x = i\}|}
+#    {|\{x : \bar Y_x = i\} \cup \{x : Y_x = i\}|}.$$
+#
+# SNIC grows $K$ superpixels from seeds on a regular grid, always adding next the pixel nearest to
+# a growing superpixel's running centroid, in a distance that mixes position $p$ (pixels) and
+# CIELAB colour $c$:
+# $$d^2 = \frac{\lVert p - p_k \rVert^2}{s} + \frac{\lVert c - c_k \rVert^2}{m^2}, \qquad
+# s = \frac{HW}{K},$$
+# with the compactness $m = 10$ (the SNIC authors' default, the parameter `compactness`): a larger
+# $m$ weighs position more and gives rounder, more regular superpixels.
 #
 # We measure it for SNIC (Achanta & Süsstrunk 2017, the paper's choice, implemented in
 # `medgraph.superpixels` and compiled with numba) and SLIC (scikit-image) across mean superpixel

@@ -274,8 +274,13 @@ separation
 # ## 4 · What the metric loss asks for
 #
 # Eq 2.7's target for a pair is the *mean* of the two metric scores, and the loss (Eq 2.5) pulls
-# $a\cos(A_i, R_j) + b$ towards it. With the scores of pure superpixels (background 0, cytoplasm
-# ½, nucleus 1) the targets are
+# $a\cos(A_i, R_j) + b$ towards it over $n_1$ anchors and $n_2$ references:
+#
+# $$\mathcal{L}_{\mathrm{SM}} = \frac{1}{n_1 n_2} \sum_{i=1}^{n_1} \sum_{j=1}^{n_2}
+#   \Big(a \cos(\mathcal{A}_i, \mathcal{R}_j) + b
+#   - \frac{\mathcal{Y}(\mathcal{A}_i) + \mathcal{Y}(\mathcal{R}_j)}{2}\Big)^2 .$$
+#
+# With the scores of pure superpixels (background 0, cytoplasm ½, nucleus 1) the targets are
 #
 # | pair | background | cytoplasm | nucleus |
 # |---|---|---|---|

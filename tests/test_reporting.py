@@ -122,3 +122,28 @@ def test_a_data_root_is_recorded_without_the_machine_path(tmp_path, monkeypatch)
     assert portable_root(tmp_path / "bccd_crops") == "$MEDGRAPH_DATA/bccd_crops"
     monkeypatch.delenv("MEDGRAPH_DATA")
     assert portable_root("/home/someone/data/emds5/EMDS-5") == ".../emds5/EMDS-5"
+
+
+def test_a_wide_table_gets_a_readable_markdown_view(tmp_path):
+    from medgraph.reporting import mean_std_view
+
+    wide = pd.DataFrame(
+        {
+            "model": ["smgnn", "unet"],
+            "n_seeds": [3, 1],
+            "dice_3cls_mean": [0.95291, 0.9675],
+            "dice_3cls_std": [0.00061, float("nan")],
+            "hd95_3cls_mean": [2.5232, 1.8012],
+            "hd95_3cls_std": [0.1591, 0.0902],
+            "ppv_3cls_mean": [0.9572, 0.9705],
+        }
+    )
+    view = mean_std_view(wide, ["dice_3cls", "hd95_3cls", "ppv_3cls", "absent"], ["model"])
+    assert list(view.columns) == ["model", "dice_3cls", "hd95_3cls", "ppv_3cls"]
+    assert view["dice_3cls"].tolist() == ["0.9529 ± 0.0006", "0.9675"]  # one seed: the mean
+    assert view["ppv_3cls"].tolist() == ["0.9572", "0.9705"]  # no std column
+    rep = Report(tmp_path / "run", run_name="demo", profile="paper", seeds=[0, 1, 2])
+    rep.table("wide", wide, "Wide", view=view, numparse=False)
+    md = (tmp_path / "run" / "wide.md").read_text()
+    assert "0.9529 ± 0.0006" in md and "hd95_3cls_std" not in md and "wide.csv" in md
+    assert "hd95_3cls_std" in (tmp_path / "run" / "wide.csv").read_text()

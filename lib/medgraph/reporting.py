@@ -18,7 +18,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -233,6 +233,37 @@ def format_mean_std(mean: float, std: float, digits: int = 4) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+def mean_std_view(
+    frame: Any, measures: Sequence[str], keep: Sequence[str] = (), digits: int = 4
+) -> Any:
+    """A readable view of a wide table of ``<measure>_mean`` / ``<measure>_std`` columns.
+
+    Parameters
+    ----------
+    frame : pandas DataFrame with columns ``<m>_mean`` and (optionally) ``<m>_std`` per measure
+    measures : the measures to show, in order (e.g. ``["dice_3cls", "hd95_3cls"]``)
+    keep : other columns to show first, unchanged (e.g. ``["model", "n_seeds"]``)
+    digits : decimals of mean and std
+
+    Returns
+    -------
+    DataFrame : ``keep`` and one text column per measure, ``"0.9529 ± 0.0006"`` (the mean alone
+        where the std is missing, e.g. one seed); measures absent from ``frame`` are skipped.
+    """
+    import pandas as pd
+
+    view = pd.DataFrame({col: frame[col] for col in keep if col in frame.columns})
+    for m in measures:
+        if f"{m}_mean" not in frame.columns:
+            continue
+        std = frame[f"{m}_std"] if f"{m}_std" in frame.columns else [None] * len(frame)
+        view[m] = [
+            format_mean_std(float(a), None if b is None else float(b), digits)
+            for a, b in zip(frame[f"{m}_mean"], std, strict=True)
+        ]
+    return view
+
+
 @dataclass(frozen=True)
 class PaperValue:
     """One number of ours beside the published one.
@@ -380,9 +411,12 @@ class Report:
         float_digits: int = 4,
         markdown: bool = True,
         numparse: bool = True,
+        view: Any = None,
     ) -> Path:
         """Save a pandas DataFrame as ``<name>.csv`` and (unless ``markdown=False``, for long raw
         tables) ``<name>.md`` atomically; ``numparse=False`` prints text cells as they are.
+        ``view`` (a DataFrame, e.g. :func:`mean_std_view` of a wide table) is what the Markdown
+        shows, with a line pointing to the CSV for every column.
 
         The Markdown file starts with the caption and a line naming the run, profile, data sets
         and seeds, so that a table read on its own still says what it is.
@@ -401,6 +435,12 @@ class Report:
             f"Run `{self.run_name}`, profile `{self.profile}`, data: {data or 'n/a'}, "
             f"seeds {self.seeds}."
         )
+        if view is not None:
+            header.append(
+                f"The main columns (mean ± sample std where there are several seeds); every "
+                f"column is in [{csv_path.name}]({csv_path.name})."
+            )
+            frame = view
         # one format per column: when every column is numeric, tabulate reads the frame as one
         # float array, so an integer column (a count) would otherwise print as ``26313.0000``
         floatfmt = [
