@@ -188,6 +188,11 @@ dice_table
 # majority label (Eq 4.2) and its metric score 𝒴 (Eq 2.1, the loss's target). For the layouts we
 # draw the same number of superpixels of each class, so that the (dominant) background does not
 # hide the other two.
+#
+# **What to look at** in the UMAP layouts: whether the three colours form three separate groups
+# with the metric loss and mix without it, which is what the paper's Fig 12 shows. UMAP keeps
+# neighbourhoods, not distances: judge the groups, not the gaps between them, and check the
+# impression against the numbers of section 3.
 
 # %%
 embeddings = {}
@@ -227,6 +232,9 @@ plt.show()
 # alike superpixels get a higher cosine similarity: within a class it should be high, between
 # classes low; their *gap* summarises it. Both pool all classes, so the frequent background
 # pairs weigh most; section 4 separates them.
+#
+# **What to look at:** whether the within-class histogram lies to the right of the between-class
+# one, and whether it does so more with the metric loss than without.
 
 # %%
 rows = []
@@ -302,6 +310,9 @@ separation
 #   $(\mathcal{Y}_i + \mathcal{Y}_j)/2$ on uniformly drawn test pairs: the correlation $r$, the
 #   share of the target's variance explained ($R^2 = r^2$) and the fitted $a$ (the loss the
 #   model minimised, measured on test superpixels with the best $a$ and $b$ for them).
+#
+# **What to look at** in the heat maps: whether the diagonal (same class) is the brightest of its
+# row, as class grouping needs, or whether the cells follow the target table above instead.
 
 # %%
 names = list(LABEL_NAMES)
