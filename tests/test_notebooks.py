@@ -24,6 +24,7 @@ from medgraph.runs import RunSpec, load_runs, merge_parameters
 from medgraph.runs import main as run_main
 from medgraph.store import ENV_RESULT_CACHE, ENV_RESULT_STORE
 from medgraph.studies import get_study
+from medgraph.verdicts import PHANTOM
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "papermill_runs.yaml"
@@ -330,6 +331,13 @@ def test_smoke_run_through_the_runner(name, tmp_path, monkeypatch, capsys):
     assert images >= len(results.get("figures") or []) > 0, (images, results.get("figures"))
     index = (reports / "smoke" / "README.md").read_text()
     assert name in index and "paper's" in index
+    # phantom numbers are never set beside the paper's as if comparable: every claim says so
+    claims = results.get("paper_comparison") or []
+    assert all(row["verdict"] == PHANTOM for row in claims), claims
+    assert not claims or (out / "claims.md").is_file()
+    # the executed notebook names neither the repository's folder nor the staging folder
+    text = (out / spec.notebook.name).read_text()
+    assert str(ROOT) not in text and ".staging" not in text
 
     # the pieces command asks the store for exactly the runs the notebook trained: all cached
     study = get_study(_study(name))

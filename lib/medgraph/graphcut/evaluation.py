@@ -22,6 +22,7 @@ import numpy as np
 
 from medgraph.features.patches import pixel_to_patch
 from medgraph.graphcut.foreground import foreground_cluster
+from medgraph.metrics import bootstrap_interval  # re-exported: its home is medgraph.metrics
 
 __all__ = ["score_assignments", "score_masks", "choose_epoch", "bootstrap_interval"]
 
@@ -135,29 +136,3 @@ def choose_epoch(scores: np.ndarray, epochs: Sequence[int]) -> tuple[int, int]:
         raise ValueError(f"scores must be (V ≥ 1, {len(epochs)}), got {s.shape}")
     column = int(np.argmax(s.mean(axis=0)))
     return int(epochs[column]), column
-
-
-def bootstrap_interval(
-    values: np.ndarray, n: int = 2000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean over images.
-
-    Parameters
-    ----------
-    values : (B,) array, one score per image
-    n : resamples
-    level : coverage
-    seed : seeds the resampling (numpy Generator)
-
-    Returns
-    -------
-    (low, high); NaN for no value.
-    """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if v.size == 0:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n, v.size))].mean(axis=1)
-    tail = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [tail, 1.0 - tail])
-    return float(low), float(high)

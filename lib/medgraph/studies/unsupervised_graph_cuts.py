@@ -190,7 +190,8 @@ def summary_row(
     epochs : the E evaluated epochs (None for a classical method)
     val, scored : image indices
     """
-    from medgraph.graphcut.evaluation import bootstrap_interval, choose_epoch
+    from medgraph.graphcut.evaluation import choose_epoch
+    from medgraph.metrics import bootstrap_interval
 
     iou = np.asarray(scores["iou"], dtype=np.float64)
     if iou.ndim == 1:
