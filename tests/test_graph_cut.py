@@ -32,7 +32,10 @@ from medgraph.graphcut import (
     otsu_lab_mask,
     patch_mask_to_image,
 )
-from medgraph.graphs import cc_affinity, dmon_adjacency, ncut_affinity
+from medgraph.graphcut import optimise as optimise_module
+from medgraph.graphcut.lowrank import cc_lowrank_loss, cc_lowrank_propagation, cc_offset
+from medgraph.graphcut.optimise import GAT_CPU_CHUNK_BYTES, chunk_images
+from medgraph.graphs import cc_affinity, dmon_adjacency, ncut_affinity, patch_gram
 from medgraph.losses import (
     association_trace,
     collapse_penalty,
@@ -379,7 +382,9 @@ def test_network_outputs_a_soft_assignment():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("loss", "layer"), [("ncut", "gcn"), ("dmon", "gat"), ("cc", "gcn")])
+@pytest.mark.parametrize(
+    ("loss", "layer"), [("ncut", "gcn"), ("dmon", "gat"), ("cc", "gcn"), ("cc", "gat")]
+)
 def test_batched_equals_looped(loss, layer):
     feats = torch.randn(4, 25, 6, generator=torch.Generator().manual_seed(2))
     kw = {"epochs": 20, "eval_every": 10, "seed": 3, "hidden": 16}
@@ -426,6 +431,132 @@ def test_non_finite_loss_names_the_image():
     feats[1] = torch.eye(4)
     with pytest.raises(NonFiniteGraphCutError, match="image 1 at epoch 1"):
         optimise_graph_cuts(feats, "dmon", "gcn", epochs=2, tau=0.5, dmon_self_loops=False)
+
+
+# --------------------------------------------------------------------------------------------
+# per-step arithmetic: correlation clustering from W's factors, GAT chunks
+# --------------------------------------------------------------------------------------------
+
+
+def test_cc_lowrank_loss_hand_case():
+    """X Xᵀ has max 5, so c = 5/5 = 1; XᵀS = [[2, −1], [½, 2½]], ‖XᵀS‖² = 11.5;
+    1ᵀS = (2.5, 1.5), ‖1ᵀS‖² = 8.5: −11.5 + 1·8.5 = −3.0, the dense hand case's value."""
+    offset = cc_offset(X4[None], 5.0)
+    torch.testing.assert_close(offset, torch.tensor([1.0], dtype=torch.float64))
+    xts = X4.t() @ S4
+    assert float((xts**2).sum()) == pytest.approx(11.5)
+    value = cc_lowrank_loss(S4[None], X4[None], offset)
+    assert float(value[0]) == pytest.approx(-3.0, abs=1e-12)
+    assert float(value[0]) == pytest.approx(float(correlation_clustering_loss(S4, W_CC)))
+    torch.testing.assert_close(cc_affinity(X4[None], 5.0), patch_gram(X4[None]) - 1.0)
+    with pytest.raises(ValueError, match="max_ij"):
+        cc_offset(torch.zeros(1, 3, 2), 5.0)
+
+
+def test_cc_lowrank_loss_and_gradient_equal_the_dense_formula():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 30, 5, generator=gen, dtype=torch.float64) + 0.3
+    logits = torch.randn(3, 30, 2, generator=gen, dtype=torch.float64)
+    w = cc_affinity(x, 5.0)
+    values, grads = [], []
+    for lowrank in (False, True):
+        z = logits.clone().requires_grad_(True)
+        s = z.softmax(2)
+        if lowrank:
+            value = cc_lowrank_loss(s, x, cc_offset(x, 5.0))
+        else:
+            value = correlation_clustering_loss(s, w, symmetric=True, degrees=w.sum(dim=2))
+        value.sum().backward()
+        values.append(value.detach())
+        grads.append(z.grad)
+    torch.testing.assert_close(values[1], values[0], rtol=1e-12, atol=1e-10)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-10, atol=1e-12)
+    assert grads[0].abs().max() > 1e-3
+
+
+def test_cc_lowrank_propagation_equals_pyg_gcn_without_normalisation():
+    """GCNConv(normalize=False) on CC's W, edges = the non-zero entries, equals the factorised
+    ``W X`` followed by the layer's weights and bias (float64)."""
+    gen = torch.Generator().manual_seed(9)
+    x = torch.randn(2, 12, 5, generator=gen, dtype=torch.float64)
+    offset = cc_offset(x, 5.0)
+    px = cc_lowrank_propagation(x, offset)
+    w = cc_affinity(x, 5.0)
+    torch.testing.assert_close(px, gcn_propagation(w, normalize=False) @ x, rtol=1e-12, atol=1e-12)
+    ours = PerImageGCNConv(2, 5, 6, normalize=False, dtype=torch.float64)
+    _randomise(ours)
+    out = ours.forward_prepared({"px": px})
+    torch.testing.assert_close(out, ours(x, w), rtol=1e-12, atol=1e-12)
+    for b in range(2):
+        ref = GCNConv(5, 6, normalize=False).double()
+        with torch.no_grad():
+            ref.lin.weight.copy_(ours.weight[b].t())
+            ref.bias.copy_(ours.bias[b])
+        ei, ew = _edges(w[b])
+        torch.testing.assert_close(out[b], ref(x[b], ei, ew), rtol=1e-10, atol=1e-10)
+
+
+def _dense_reference(feats, loss, layer, epochs, seed, hidden):
+    """The optimisation with every N × N product formed (the code before the factorisation)."""
+    x = feats.double()
+    w = {"ncut": ncut_affinity, "cc": cc_affinity, "dmon": dmon_adjacency}[loss](x)
+    model = GraphCutNet(
+        [seed + i for i in range(x.shape[0])],
+        x.shape[2],
+        hidden,
+        2,
+        layer,
+        normalize=loss != "cc",
+        dtype=torch.float64,
+    )
+    prepared = model.prepare(x, w)
+    fn = {"ncut": ncut_loss, "cc": correlation_clustering_loss, "dmon": dmon_loss}[loss]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+    losses = []
+    for _ in range(epochs):
+        opt.zero_grad()
+        s = model.assign(prepared)
+        value = fn(s, w, symmetric=True)
+        losses.append(value.detach())
+        value.sum().backward()
+        opt.step()
+    return s.detach().numpy(), torch.stack(losses, dim=1).numpy()
+
+
+@pytest.mark.parametrize(
+    ("loss", "layer"), [("cc", "gcn"), ("cc", "gat"), ("ncut", "arma"), ("dmon", "gcn")]
+)
+def test_optimisation_equals_the_dense_formulas(loss, layer):
+    """Same method: the factorised / precomputed products give the losses and assignments of
+    the plain dense computation, epoch by epoch (float64)."""
+    feats = torch.randn(3, 20, 4, generator=torch.Generator().manual_seed(6)) + 0.2
+    soft, losses = _dense_reference(feats, loss, layer, epochs=15, seed=1, hidden=8)
+    result = optimise_graph_cuts(
+        feats, loss, layer, epochs=15, seed=1, hidden=8, dtype=torch.float64
+    )
+    np.testing.assert_allclose(result.losses, losses, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(result.soft, soft.astype(np.float32), rtol=0, atol=1e-6)
+
+
+def test_gat_chunk_rule_and_chunked_equals_looped(monkeypatch):
+    cpu = torch.device("cpu")
+    # 784² float32 = 2.46 MB per image
+    expected = max(1, GAT_CPU_CHUNK_BYTES // (784 * 784 * 4))
+    assert chunk_images(64, "gat", 784, torch.float32, cpu) == min(64, expected)
+    assert chunk_images(64, "gat", 784, torch.float64, cpu) == max(1, expected // 2)
+    assert chunk_images(64, "gcn", 784, torch.float32, cpu) == 64
+    assert chunk_images(3, "gat", 10, torch.float32, cpu) == 3
+    assert chunk_images(64, "gat", 100_000, torch.float32, cpu) == 1
+    assert chunk_images(64, "gat", 784, torch.float32, torch.device("cuda", 0)) == 64
+    # 25² · 4 bytes = 2500 per image: a 5000-byte budget makes chunks of 2 images
+    monkeypatch.setattr(optimise_module, "GAT_CPU_CHUNK_BYTES", 5000)
+    feats = torch.randn(5, 25, 6, generator=torch.Generator().manual_seed(8))
+    kw = {"epochs": 12, "eval_every": 6, "seed": 2, "hidden": 16}
+    chunked = optimise_graph_cuts(feats, "dmon", "gat", batch_size=4, **kw)
+    assert chunked.config["chunk"] == 2 and chunked.config["batch_size"] == 4
+    looped = optimise_graph_cuts(feats, "dmon", "gat", batch_size=1, **kw)
+    np.testing.assert_array_equal(chunked.assignments, looped.assignments)
+    np.testing.assert_allclose(chunked.soft, looped.soft, rtol=0, atol=1e-5)
 
 
 # --------------------------------------------------------------------------------------------

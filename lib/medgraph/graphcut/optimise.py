@@ -24,7 +24,30 @@ D = 32, 100 epochs). On the CPU the batched run gave the loop's soft assignments
 were identical. Speed: on an H200 the batch of 64 ran 50–60× faster than the loop (NCut+GCN,
 DMoN+GAT); on CPUs 2.5× (2 cores) to 8× (16 cores) for NCut+GCN. On a CPU, the (B, N, N)
 tensors of GAT leave the cache for large batches and the batch is no faster than the loop:
-there, small batches (4–8 images) are best.
+there, small chunks (2–4 images) are best, and GAT runs in such chunks (below, "Chunks").
+
+Per-step arithmetic. What the graph contributes without the parameters is computed once per
+chunk, before the epochs: the GCN and ARMA layers propagate the fixed input, ``P X`` and
+``L̂ X`` (:meth:`medgraph.models.clustering.GraphCutNet.prepare`), so each step multiplies an
+N × D matrix by the layer's weights; the NCut and DMoN losses take the fixed degrees ``W1``, so
+each step multiplies W by K − 1 columns of S. Correlation clustering needs no N × N product per
+step: its W is ``X Xᵀ − c 1 1ᵀ`` and the loss is ``−‖XᵀS‖²_F + c‖1ᵀS‖²``; with the unnormalised
+GCN its propagation ``W X`` factorises too, and no N × N matrix is formed but the Gram matrix
+from which c is taken (:mod:`medgraph.graphcut.lowrank`). All are the same numbers as the dense
+formulas up to float rounding. GAT's attention depends on the parameters: N² work per step.
+
+Rounding and CC + GCN. Correlation clustering's loss is large (≈ 2·10⁶ for 784 random patches
+of D = 13) and, with the GCN, its optimisation amplifies rounding: in float64 two runs whose
+arithmetic differs only in the order of a sum (batch of 16 against the loop, or the dense
+formulas against the factorised ones) start 1e-15 apart in the loss and end 5e-5 apart
+(relative) after 100 epochs, with max |ΔS| up to 1 on a few of 12 544 patches. That is the
+dynamics, not the method: equal inputs give equal results, and the factorised products make
+batched and looped CC runs agree exactly on the CPU (the dense (B, N, N) product did not).
+
+Chunks. Images are optimised ``batch_size`` at a time, except for GAT on a CPU, where the
+(b, N, N) attention tensors of a large batch leave the cache and the batch would run slower
+than the loop: there a chunk holds at most :data:`GAT_CPU_CHUNK_BYTES` per (b, N, N) tensor
+(:func:`chunk_images`). ``result.config["chunk"]`` records the chunk used.
 
 What "the assignment at epoch e" means. As in DeepCut's loop, epoch e is one forward pass, the
 loss, a backward pass and one optimiser step; the assignment and loss recorded for epoch e are
@@ -41,11 +64,19 @@ from typing import Literal
 import numpy as np
 import torch
 
-from medgraph.graphs.affinity import cc_affinity, dmon_adjacency, ncut_affinity
-from medgraph.losses.graph_cut import correlation_clustering_loss, dmon_loss, ncut_loss
+from medgraph.graphcut.lowrank import cc_lowrank_loss, cc_lowrank_propagation, cc_offset
+from medgraph.graphs.affinity import dmon_adjacency, ncut_affinity, patch_gram
+from medgraph.losses.graph_cut import dmon_loss, ncut_loss
 from medgraph.models.clustering import GraphCutNet, LayerName
 
-__all__ = ["GraphCutResult", "NonFiniteGraphCutError", "optimise_graph_cuts", "LossName"]
+__all__ = [
+    "GraphCutResult",
+    "NonFiniteGraphCutError",
+    "optimise_graph_cuts",
+    "LossName",
+    "chunk_images",
+    "GAT_CPU_CHUNK_BYTES",
+]
 
 LossName = Literal["ncut", "cc", "dmon"]
 _LOSSES = ("ncut", "cc", "dmon")
@@ -110,23 +141,75 @@ def _evaluation_epochs(epochs: int, eval_every: int) -> list[int]:
     return marks
 
 
+#: Bytes of one (b, N, N) tensor of a chunk of b images that the GAT layer may fill on a CPU
+#: (module notes, "Chunks").
+GAT_CPU_CHUNK_BYTES = 8 * 2**20
+
+
+def chunk_images(
+    batch_size: int, layer: str, n_nodes: int, dtype: torch.dtype, device: torch.device
+) -> int:
+    """How many images one set of batched operations holds (module notes, "Chunks").
+
+    ``batch_size``, except for the GAT layer on a CPU: its attention needs several
+    (b, N, N) tensors per step (logits, weights, their gradients, the mask), and once they
+    leave the last-level cache a large batch runs slower than the one-image loop. There the
+    chunk is the largest b ≤ ``batch_size`` with ``b · N² · itemsize ≤``
+    :data:`GAT_CPU_CHUNK_BYTES` (at least 1): 3 images of N = 784 patches in float32, 1 in
+    float64. Images are independent, so the chunking changes no result beyond the rounding
+    of a batched product.
+
+    Parameters
+    ----------
+    batch_size : int
+        The images the caller asked to optimise together.
+    layer : str
+    n_nodes : int
+        N.
+    dtype : torch.dtype
+    device : torch.device
+
+    Returns
+    -------
+    int in [1, batch_size].
+    """
+    if layer != "gat" or device.type != "cpu":
+        return int(batch_size)
+    per_image = n_nodes * n_nodes * dtype.itemsize
+    return max(1, min(int(batch_size), GAT_CPU_CHUNK_BYTES // per_image))
+
+
 def _affinity(
-    x: torch.Tensor, loss: str, alpha: float, tau: float, dmon_self_loops: bool
+    x: torch.Tensor,
+    loss: str,
+    alpha: float,
+    tau: float,
+    dmon_self_loops: bool,
+    offset: torch.Tensor | None,
 ) -> torch.Tensor:
     if loss == "ncut":
         return ncut_affinity(x)
-    if loss == "cc":
-        return cc_affinity(x, alpha)
+    if loss == "cc":  # cc_affinity(x, α), with the c already computed
+        assert offset is not None
+        return patch_gram(x) - offset[:, None, None]
     return dmon_adjacency(x, tau, self_loops=dmon_self_loops)
 
 
 def _per_image_loss(
-    loss: str, s: torch.Tensor, w: torch.Tensor, degrees: torch.Tensor, collapse_weight: float
+    loss: str,
+    s: torch.Tensor,
+    w: torch.Tensor | None,
+    degrees: torch.Tensor | None,
+    collapse_weight: float,
+    x: torch.Tensor,
+    offset: torch.Tensor | None,
 ) -> torch.Tensor:
+    if loss == "cc":  # −Tr(SᵀWS) from W's factors (medgraph.graphcut.lowrank)
+        assert offset is not None
+        return cc_lowrank_loss(s, x, offset)
+    assert w is not None
     if loss == "ncut":
         return ncut_loss(s, w, symmetric=True, degrees=degrees)
-    if loss == "cc":
-        return correlation_clustering_loss(s, w, symmetric=True, degrees=degrees)
     return dmon_loss(s, w, collapse_weight=collapse_weight, symmetric=True, degrees=degrees)
 
 
@@ -197,6 +280,7 @@ def optimise_graph_cuts(
         None: the features' device (CPU for numpy input).
     batch_size : int, default 64
         Images optimised together; the chunks of ``batch_size`` images run one after another.
+        GAT on a CPU uses smaller chunks (:func:`chunk_images`).
     dtype : torch.dtype, default float32
     progress : bool, default False
         A tqdm bar over chunks.
@@ -254,15 +338,19 @@ def optimise_graph_cuts(
     soft = np.empty((n_images, n_nodes, k), dtype=np.float32)
     history = np.empty((n_images, int(epochs)), dtype=np.float64)
 
-    chunks = range(0, n_images, int(batch_size))
+    chunk = chunk_images(int(batch_size), layer, n_nodes, dtype, device)
+    chunks = range(0, n_images, chunk)
     if progress:
         from tqdm.auto import tqdm
 
         chunks = tqdm(chunks, desc=f"graph cuts ({loss}+{layer})", unit="chunk")
     for first in chunks:
-        last = min(first + int(batch_size), n_images)
+        last = min(first + chunk, n_images)
         x = feats[first:last].to(device=device, dtype=dtype)
-        w = _affinity(x, loss, alpha, tau, dmon_self_loops)
+        offset = cc_offset(x, alpha) if loss == "cc" else None
+        # CC with unnormalised GCN needs no N × N matrix at all (medgraph.graphcut.lowrank)
+        lowrank_gcn = loss == "cc" and layer == "gcn" and not gcn_normalize
+        w = None if lowrank_gcn else _affinity(x, loss, alpha, tau, dmon_self_loops, offset)
         model = GraphCutNet(
             [seed + i for i in range(first, last)],
             dim,
@@ -273,8 +361,13 @@ def optimise_graph_cuts(
             dtype=dtype,
             device=device,
         )
-        prepared = model.prepare(x, w)
-        degrees = w.sum(dim=2)  # fixed: the losses then multiply W by K − 1 columns of S
+        if w is None:
+            assert offset is not None
+            prepared = {"px": cc_lowrank_propagation(x, offset)}  # PerImageGCNConv.prepare
+        else:
+            prepared = model.prepare(x, w)
+        # fixed: the NCut and DMoN losses then multiply W by K − 1 columns of S
+        degrees = None if loss == "cc" or w is None else w.sum(dim=2)
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
         hist = torch.empty((last - first, int(epochs)), dtype=dtype, device=device)
         hard = torch.empty((last - first, len(marks), n_nodes), dtype=torch.uint8, device=device)
@@ -282,7 +375,7 @@ def optimise_graph_cuts(
         for epoch in range(1, int(epochs) + 1):
             opt.zero_grad(set_to_none=True)
             s = model.assign(prepared)
-            per_image = _per_image_loss(loss, s, w, degrees, collapse_weight)
+            per_image = _per_image_loss(loss, s, w, degrees, collapse_weight, x, offset)
             finite = torch.isfinite(per_image)
             if not bool(finite.all()):
                 bad = first + int(torch.nonzero(~finite)[0, 0])
@@ -314,6 +407,7 @@ def optimise_graph_cuts(
         "gcn_normalize": gcn_normalize if layer == "gcn" else None,
         "seed": seed,
         "batch_size": int(batch_size),
+        "chunk": chunk,
         "dtype": str(dtype),
         "device": str(device),
     }
