@@ -309,6 +309,8 @@ class Report:
     seeds : seeds used by the run
     parameters : the notebook's parameters, recorded verbatim
     title : one line saying what the run reproduces
+    started : ``time.perf_counter()`` at which the run began (its wall time counts from it);
+        default: when the report is created
     """
 
     output_dir: str | os.PathLike | None
@@ -317,7 +319,7 @@ class Report:
     seeds: Iterable[int]
     parameters: Mapping[str, Any] = field(default_factory=dict)
     title: str = ""
-    _started: float = field(default_factory=time.perf_counter, init=False, repr=False)
+    started: float = field(default_factory=time.perf_counter, repr=False)
     _results: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _datasets: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
     _tables: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
@@ -480,7 +482,7 @@ class Report:
             "paper_comparison": [vars(row) for row in self._paper],
             "tables": self._tables,
             "figures": self._figures,
-            "wall_time_s": round(time.perf_counter() - self._started, 2),
+            "wall_time_s": round(time.perf_counter() - self.started, 2),
             "metadata": run_metadata(git_revision=self._revision),
         }
         at_finish = _git_revision(repo_root())
