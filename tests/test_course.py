@@ -48,9 +48,10 @@ def test_write_exercises_skips_notebooks_without_solutions(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_exercise_variant_executes(tmp_path, monkeypatch):
-    """The variant of notebook 06 runs top to bottom with its smoke parameters (the full notebook
-    runs in tests/test_notebooks.py)."""
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_exercise_variant_executes(path, tmp_path, monkeypatch):
+    """Every notebook's variant without solutions runs top to bottom with the smoke parameters of
+    its first declared run (the full notebooks run in tests/test_notebooks.py)."""
     import papermill as pm
 
     from medgraph.runs import load_runs
@@ -59,8 +60,8 @@ def test_the_exercise_variant_executes(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDGRAPH_DATA", raising=False)
     monkeypatch.setenv(ENV_RESULT_CACHE, str(tmp_path / "runs"))
     monkeypatch.setenv(ENV_RESULT_STORE, "")
-    (spec,) = load_runs(ROOT / "papermill_runs.yaml", "smoke", ["06_melanoma_graphs"])
-    (source,) = write_exercises([ROOT / "notebooks" / "06_melanoma_graphs.py"], tmp_path)
+    spec = load_runs(ROOT / "papermill_runs.yaml", "smoke", [path.stem])[0]
+    (source,) = write_exercises([path], tmp_path)
     params = {**spec.parameters, "profile": "smoke", "output_dir": str(tmp_path / "out")}
     pm.execute_notebook(
         str(source),
