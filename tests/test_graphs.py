@@ -252,3 +252,24 @@ def test_compute_label_maps_threads_give_the_same_maps():
     assert [m.shape for m in threaded] == [im.shape[:2] for im in images]
     with pytest.raises(ValueError, match="workers"):
         graphs.compute_label_maps(images, "snic", 16.0, workers=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_radius_edges_kdtree_search_equals_grid_search(seed):
+    # the CPU's k-d tree and the grid of other devices must give the same edges, ties included:
+    # images of 1, 0 (radius 0) and many nodes, half of them on an integer lattice
+    from medgraph.graphs.radius import _grid_edges, _kdtree_edges
+
+    rng = np.random.default_rng(seed)
+    sizes = [1, 30, 400, 250]
+    pos = rng.uniform(0, 80, size=(sum(sizes), 2))
+    pos[::2] = np.round(pos[::2])
+    pos = torch.tensor(pos)
+    batch = torch.repeat_interleave(torch.arange(4), torch.tensor(sizes))
+    radii = torch.tensor([5.0, 0.0, 6.0, 8.0], dtype=torch.float64)
+    tree = _kdtree_edges(pos, batch, radii)
+    grid = _grid_edges(pos, batch, radii)
+    assert torch.equal(tree, grid)
+    assert torch.equal(tree, dense_radius_edges(pos, batch, radii.tolist()))
+    assert tree.shape[1] > 1000
+    assert not bool((batch[tree[0]] == 1).any())  # radius 0: no edges
