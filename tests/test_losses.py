@@ -178,3 +178,42 @@ def test_joint_loss_eq_3_3():
     assert float(joint_loss(torch.tensor(0.5), torch.tensor(2.0))) == pytest.approx(0.7)
     with pytest.raises(ValueError):
         joint_loss(torch.tensor(0.5), torch.tensor(2.0), lam=-1.0)
+
+
+# the class-aware reading: 𝒴 is the (K, C) class-fraction matrix and Metric = 𝒴𝒴ᵀ
+FRACTIONS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+# Metric = [[1, 0, .5], [0, 1, .5], [.5, .5, .5]]; SIM as above (a = 2, b = −0.5)
+# SIM − Metric = [[.5, −.5, √2 − 1], [−.5, .5, √2 − 1], [√2 − 1, √2 − 1, 1]]
+# Σ squares = 4·0.25 + 4(√2 − 1)² + 1 = 14 − 8√2;  Σ (SIM − Metric) = 4√2 − 3
+HAND_CLASS_LOSS = (14 - 8 * math.sqrt(2)) / 9  # ≈ 0.298478
+
+
+@pytest.mark.parametrize("method", ["dense", "factored"])
+def test_class_aware_metric_target_by_hand(method):
+    a = torch.tensor(2.0, requires_grad=True)
+    b = torch.tensor(-0.5, requires_grad=True)
+    loss = superpixel_metric_loss(EMB, FRACTIONS, a, b, method=method)
+    assert loss.item() == pytest.approx(HAND_CLASS_LOSS, rel=1e-6)
+    loss.backward()
+    assert float(b.grad) == pytest.approx(2 * (4 * math.sqrt(2) - 3) / 9, rel=1e-6)
+    # the literal reading of the same nodes (scores 0, 1, 0.5) is a different loss
+    assert HAND_CLASS_LOSS != pytest.approx(HAND_LOSS)
+
+
+def test_class_aware_dense_and_factored_agree_with_gradients_and_sampling():
+    gen = torch.Generator().manual_seed(3)
+    emb = torch.randn(30, 5, generator=gen, requires_grad=True)
+    fractions = torch.rand(30, 3, generator=gen)
+    fractions = fractions / fractions.sum(1, keepdim=True)
+    a = torch.tensor(0.7, requires_grad=True)
+    b = torch.tensor(0.1, requires_grad=True)
+    grads = []
+    for method in ("dense", "factored"):
+        loss = superpixel_metric_loss(
+            emb, fractions, a, b, 12, 9, torch.Generator().manual_seed(0), method=method
+        )
+        grads.append((loss.detach(), *torch.autograd.grad(loss, (emb, a, b))))
+    for x, y in zip(*grads, strict=True):
+        assert torch.allclose(x, y, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\(30,\) or \(30, C\)"):
+        superpixel_metric_loss(emb, fractions[:, :, None], a, b)

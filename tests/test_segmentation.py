@@ -315,3 +315,17 @@ def test_summarize_segmentation_by_hand():
     assert s.loc["hd95", "all_classes"] == pytest.approx(5.0)
     assert s.loc["hd95", "cell_classes"] == pytest.approx((2.5 + 5.5 + 8.5) / 3)
     assert s.loc["hd95", "nan_all"] == 0 and s.loc["dice", "n_images"] == 3
+
+
+def test_the_class_aware_metric_target_trains_and_keeps_stored_keys(phantoms, splits):
+    # at its default the field added after runs were stored stays out of the key
+    assert "metric_target" not in quick_config().key_hyperparameters()
+    cfg = quick_config(metric_target="class", epochs=1)
+    assert cfg.key_hyperparameters()["metric_target"] == "class"
+    with pytest.raises(ValueError, match="metric_target must be"):
+        quick_config(metric_target="vector")
+    literal = train_segmentation("smgnn", phantoms, splits, quick_config(epochs=1), options=QUIET)
+    aware = train_segmentation("smgnn", phantoms, splits, cfg, options=QUIET)
+    assert np.isfinite(aware.history.train_loss).all()
+    # same seed, same draws: only the metric target differs, so the losses differ
+    assert aware.history.train_loss[0] != pytest.approx(literal.history.train_loss[0], rel=1e-6)

@@ -175,7 +175,10 @@ def _dense_mse(
     b: torch.Tensor | float,
 ) -> torch.Tensor:
     sim = a * (u @ v.T) + b  # Eq 2.6
-    metric = (p[:, None] + q[None, :]) / 2  # Eq 2.7
+    if p.ndim == 2:  # class-aware reading: Metric_ij = 𝒴_i · 𝒴_j (class-fraction vectors)
+        metric = p @ q.T
+    else:
+        metric = (p[:, None] + q[None, :]) / 2  # Eq 2.7
     return F.mse_loss(sim, metric)  # Eq 2.5
 
 
@@ -197,6 +200,13 @@ def _factored_mse(
     u, v, p, q = u.double(), v.double(), p.double(), q.double()
     a, b = torch.as_tensor(a).double(), torch.as_tensor(b).double()
     n1, n2 = u.shape[0], v.shape[0]
+    if p.ndim == 2:
+        # class-aware target p_i·q_j: Σ_ij (u_i·v_j)(p_i·q_j) = Σ (UᵀP ⊙ VᵀQ),
+        # Σ_ij (p_i·q_j)² = Σ (PᵀP ⊙ QᵀQ), Σ_ij p_i·q_j = ΣP·ΣQ
+        cos_sq = ((u.T @ u) * (v.T @ v)).sum()
+        cross = b * (u.sum(0) @ v.sum(0)) - ((u.T @ p) * (v.T @ q)).sum()
+        const = n1 * n2 * b * b - 2 * b * (p.sum(0) @ q.sum(0)) + ((p.T @ p) * (q.T @ q)).sum()
+        return ((a * a * cos_sq + 2 * a * cross + const) / (n1 * n2)).to(dtype)
     r = b - p / 2
     s = q / 2
     cos_sq = ((u.T @ u) * (v.T @ v)).sum()
@@ -220,14 +230,19 @@ def superpixel_metric_loss(
 
     ``L_SM = MSE(SIM, Metric)`` over the n1×n2 anchor–reference matrix, with
     ``SIM_ij = a·cos(A_i, R_j) + b`` (Eq 2.6) and ``Metric_ij = (𝒴(A_i) + 𝒴(R_j)) / 2``
-    (Eq 2.7).
+    (Eq 2.7, the literal reading: one scalar score per node). With (K, C) scores, the
+    class-aware reading (Eq 4.1 indexes the score by class; Fig 2's caption calls it the share of
+    the majority class): 𝒴_i is the vector of class fractions of node i and
+    ``Metric_ij = 𝒴(A_i)·𝒴(R_j)``, 1 for two pure superpixels of one class, 0 for two of
+    different classes.
 
     Parameters
     ----------
     embeddings : (K, d) float tensor
         Node embeddings H of all superpixels of the batch (all images together).
-    scores : (K,) float tensor
-        Metric score 𝒴 of every node (Eq 2.1), normally in [0, 1]. For the 3-class WBC masks
+    scores : (K,) or (K, C) float tensor
+        (K,): metric score 𝒴 of every node (Eq 2.1), normally in [0, 1]; (K, C): class
+        fractions of every node (rows summing to 1), for the class-aware target. For the 3-class WBC masks
         the workbook uses Eq 2.1 of the label image scaled to [0, 1], ``Y/(C − 1)``
         (:func:`medgraph.graphs.node_metric_score`: background 0, cytoplasm 0.5, nucleus 1),
         because a mean of raw class indices {0, 1, 2} is not a similarity target; any (K,)
@@ -266,8 +281,8 @@ def superpixel_metric_loss(
     if k == 0:
         raise ValueError("superpixel metric loss needs at least one node, got an empty set")
     scores = torch.as_tensor(scores, device=embeddings.device)
-    if scores.shape != (k,):
-        raise ValueError(f"scores must have shape ({k},), got {tuple(scores.shape)}")
+    if scores.shape[:1] != (k,) or scores.ndim not in (1, 2):
+        raise ValueError(f"scores must have shape ({k},) or ({k}, C), got {tuple(scores.shape)}")
     if not bool(torch.isfinite(embeddings).all()):
         raise ValueError("embeddings contain NaN or inf")
     if not bool(torch.isfinite(scores).all()):

@@ -81,6 +81,12 @@ class SegmentationConfig:
     num_classes : int
     eval_batch_size : int
         Images per forward pass when predicting.
+    metric_target : {"literal", "class"}
+        Target of the metric loss: ``"literal"``, Eq 2.7 as printed, ``(𝒴_i + 𝒴_j)/2`` with the
+        scalar score 𝒴 ∈ [0, 1] (:func:`medgraph.graphs.node_metric_score`); ``"class"``, the
+        class-aware reading ``𝒴_i·𝒴_j`` with 𝒴 the vector of class fractions of a superpixel
+        (:func:`medgraph.losses.superpixel_metric_loss`). Added after runs were stored: left out
+        of the key at its default.
     """
 
     epochs: int = 150
@@ -112,6 +118,15 @@ class SegmentationConfig:
     grad_clip: float | None = 5.0
     num_classes: int = 3
     eval_batch_size: int = 32
+    metric_target: Literal["literal", "class"] = dataclasses.field(
+        default="literal", metadata={"added": True}
+    )
+
+    def __post_init__(self) -> None:
+        if self.metric_target not in ("literal", "class"):
+            raise ValueError(
+                f"metric_target must be 'literal' or 'class', got {self.metric_target!r}"
+            )
 
     @classmethod
     def from_any(

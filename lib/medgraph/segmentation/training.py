@@ -259,7 +259,8 @@ def train_segmentation(
                 )
             if metric is not None:
                 keep = g.valid
-                loss = loss + cfg.lam * metric(emb[keep], g.score[keep], generator=sample_gen)
+                target = g.score if cfg.metric_target == "literal" else g.fractions
+                loss = loss + cfg.lam * metric(emb[keep], target[keep], generator=sample_gen)
             return loss
         logits = model(batch.images)
         return dice_loss(logits.softmax(1), batch.target, cfg.num_classes, valid=batch.valid)
