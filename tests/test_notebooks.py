@@ -120,7 +120,7 @@ def test_the_smoke_profile_is_tiny_and_offline():
     for spec in specs:
         params = spec.parameters
         assert params["data_source"] == "phantom", spec.name
-        assert params.get("n_phantoms", 0) <= 12, spec.name
+        assert params.get("n_phantoms", 0) <= 16, spec.name  # 16: two classes of 5 cells (02)
         for budget in ("epochs", "ablation_epochs", "classification_epochs"):
             assert params.get(budget, 1) <= 2, (spec.name, budget)
         # a run that trains keeps its runs in a result cache (the test's own folder)
@@ -182,6 +182,13 @@ def _check_02(out: Path, results: dict[str, Any], params: dict[str, Any]) -> Non
         assert all(_finite_in(v, 0, 1) for v in accuracy.values())
     else:
         assert "cell_type_accuracy" not in results["results"]
+    assert results["results"]["padded_images"]["count"] >= 0
+    if params["dataset"] == "wbc2":  # the smoke run's 16 phantoms have two classes of >= 5 cells
+        names.append("cell_type_morphology_cv.md")
+        morph = results["results"]["morphology_cv"]
+        assert _finite_in(morph["ground_truth"], 0, 1)
+        assert _finite_in(morph["smgnn_mean_over_seeds"], 0, 1)
+        assert morph["repeats"] == params["morphology_repeats"]
     for name in names:
         assert (out / name).is_file(), name
     rows = [r["quantity"] for r in results["paper_comparison"]]

@@ -23,6 +23,10 @@ The pieces, used in this order by :func:`run_cell_type_experiment`:
   cosine-decayed learning rate, label-safe dihedral augmentation (flips and 90° rotations,
   :func:`medgraph.transforms.augment_dihedral`), class-balanced cross-entropy weights;
   :func:`predict_classes` / :func:`predict_proba`;
+- :func:`cell_features` / :func:`cross_validate_cells` — the other route: morphology and colour
+  features of the segmented nucleus and cytoplasm with a small classifier, scored by repeated
+  stratified cross-validation with the classifier chosen inside each training fold
+  (:mod:`~medgraph.classification.morphology`);
 - :func:`classification_report` — the confusion matrix laid out like the paper's Tables 4–5 and
   the numbers behind it; :func:`format_confusion` prints it with percentages;
   :func:`plot_confusion` draws it.
@@ -49,6 +53,14 @@ from medgraph.classification.inputs import (
     classifier_inputs,
     stratified_fraction_split,
 )
+from medgraph.classification.morphology import (
+    FEATURE_NAMES,
+    CellCV,
+    cell_feature_table,
+    cell_features,
+    classes_with_at_least,
+    cross_validate_cells,
+)
 from medgraph.classification.report import (
     classification_report,
     format_confusion,
@@ -73,4 +85,10 @@ __all__ = [
     "format_confusion",
     "plot_confusion",
     "run_cell_type_experiment",
+    "FEATURE_NAMES",
+    "CellCV",
+    "cell_features",
+    "cell_feature_table",
+    "classes_with_at_least",
+    "cross_validate_cells",
 ]
