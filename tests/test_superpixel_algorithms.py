@@ -354,3 +354,18 @@ def test_bad_options_raise():
         compute_superpixels(GOOD, "watershed", n_segments=10)
     with pytest.raises(ValueError, match="start_label"):
         slic(GOOD, n_segments=10, start_label=1)
+
+
+def test_lab_conversion_equals_scikit_image_bit_for_bit():
+    from skimage.color import rgb2lab
+
+    from medgraph.superpixels.algorithms import _to_lab
+
+    # every uint8 value in every channel, in many combinations, plus a random image
+    r, g = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    grid = np.stack([r, g, (r * 7 + g * 3) % 256], axis=-1).astype(np.uint8)
+    noisy = np.random.default_rng(4).integers(0, 256, (33, 47, 3), dtype=np.uint8)
+    for image in (grid, noisy):
+        np.testing.assert_array_equal(_to_lab(image), rgb2lab(image).reshape(-1, 3))
+    as_float = noisy / 255.0  # other dtypes go through scikit-image itself
+    np.testing.assert_array_equal(_to_lab(as_float), rgb2lab(as_float).reshape(-1, 3))
