@@ -448,23 +448,26 @@ def test_a_second_trainer_skips_or_waits(data, tmp_path, monkeypatch):
 
 
 def _paper_plan():
-    """Every (study, model, seed, hyperparameters, n_images) the paper runs of the YAML plan."""
+    """Every (study, model, seed, hyperparameters, n_images) the paper runs of the YAML plan, and
+    the cpu-profile runs kept as validation evidence for a paper-profile setting."""
     from medgraph.pieces import piece_parameters, run_study, select_pieces
     from medgraph.studies import get_study
 
     config = ROOT / "papermill_runs.yaml"
     sizes = {"wbc1": 300, "wbc2": 100}
     planned = set()
-    for run in (
-        "02_smgnn_vs_baselines_wbc1",
-        "02_smgnn_vs_baselines_wbc2",
-        "03_metric_learning_umap_wbc1",
-        "03_metric_learning_umap_wbc2",
+    for profile, run, models, seeds in (
+        ("paper", "02_smgnn_vs_baselines_wbc1", None, None),
+        ("paper", "02_smgnn_vs_baselines_wbc2", None, None),
+        ("paper", "03_metric_learning_umap_wbc1", None, None),
+        ("paper", "03_metric_learning_umap_wbc2", None, None),
+        # validation evidence for the paper profile's SMGNN head (issue 35 §1): the plain head
+        ("cpu", "02_smgnn_vs_baselines_wbc1", ["smgnn"], [0]),
     ):
-        params = piece_parameters(config, "paper", run)
+        params = piece_parameters(config, profile, run)
         study = get_study(run_study(config, run))
         plan = study.plan(params)
-        for group, label, seed in select_pieces(plan):
+        for group, label, seed in select_pieces(plan, models=models, seeds=seeds):
             model, overrides = plan[group].variants[label]
             cfg = SegmentationConfig.from_any(plan[group].config, **overrides)
             hyper = json.dumps(cfg.key_hyperparameters(), sort_keys=True)
@@ -475,7 +478,8 @@ def _paper_plan():
 def test_every_committed_entry_is_verified_current_and_planned():
     """Without the data: every entry of trained/ passes its checksum, carries the current
     versions and complete hyperparameters, and is exactly one run that the paper profile plans
-    (so it shows `stored`, not `to train`); and every planned run has an entry."""
+    (so it shows `stored`, not `to train`) or one kept as validation evidence; and every planned
+    run has an entry."""
     entries = sorted((ROOT / "trained").glob("*.pt"))
     planned = _paper_plan()
     found = set()
@@ -499,7 +503,7 @@ def test_every_committed_entry_is_verified_current_and_planned():
         assert hyper == f["hyperparameters"], path.name
         n_images = sum(len(part) for part in f["split"])
         found.add((f["study"], f["name"], f["seed"], json.dumps(hyper, sort_keys=True), n_images))
-    assert found == planned and len(found) == 55
+    assert found == planned and len(found) == 56
     _check_graph_cut_entries(graph_cuts)
     _check_backbone_entries(backbones)
     _check_melanoma_entries(melanoma)
