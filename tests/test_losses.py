@@ -27,12 +27,24 @@ HAND_LOSS = (17.75 - 8 * math.sqrt(2)) / 9  # ≈ 0.715144
 HAND_GRAD_B = 2 * (4 * math.sqrt(2) - 3) / 9
 
 
+# the class-aware reading: 𝒴 is the (K, C) class-fraction matrix and Metric = 𝒴𝒴ᵀ
+FRACTIONS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+# Metric = [[1, 0, .5], [0, 1, .5], [.5, .5, .5]]; SIM as above (a = 2, b = −0.5)
+# SIM − Metric = [[.5, −.5, √2 − 1], [−.5, .5, √2 − 1], [√2 − 1, √2 − 1, 1]]
+# Σ squares = 4·0.25 + 4(√2 − 1)² + 1 = 14 − 8√2;  Σ (SIM − Metric) = 4√2 − 3
+HAND_CLASS_LOSS = (14 - 8 * math.sqrt(2)) / 9  # ≈ 0.298478
+# (∂L/∂b is the same for both readings: Σ (SIM − Metric) = 4√2 − 3 either way)
+
+
 @pytest.mark.parametrize("method", ["dense", "factored", "auto"])
-def test_metric_loss_three_nodes_by_hand(method):
+@pytest.mark.parametrize(
+    "targets, expected", [(SCORES, HAND_LOSS), (FRACTIONS, HAND_CLASS_LOSS)], ids=["eq2.7", "class"]
+)
+def test_metric_loss_three_nodes_by_hand(method, targets, expected):
     a = torch.tensor(2.0, requires_grad=True)
     b = torch.tensor(-0.5, requires_grad=True)
-    loss = superpixel_metric_loss(EMB, SCORES, a, b, method=method)
-    assert loss.item() == pytest.approx(HAND_LOSS, rel=1e-6)
+    loss = superpixel_metric_loss(EMB, targets, a, b, method=method)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
     loss.backward()
     assert float(b.grad) == pytest.approx(HAND_GRAD_B, rel=1e-6)
     assert a.grad is not None and float(a.grad) != 0.0
@@ -178,26 +190,6 @@ def test_joint_loss_eq_3_3():
     assert float(joint_loss(torch.tensor(0.5), torch.tensor(2.0))) == pytest.approx(0.7)
     with pytest.raises(ValueError):
         joint_loss(torch.tensor(0.5), torch.tensor(2.0), lam=-1.0)
-
-
-# the class-aware reading: 𝒴 is the (K, C) class-fraction matrix and Metric = 𝒴𝒴ᵀ
-FRACTIONS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
-# Metric = [[1, 0, .5], [0, 1, .5], [.5, .5, .5]]; SIM as above (a = 2, b = −0.5)
-# SIM − Metric = [[.5, −.5, √2 − 1], [−.5, .5, √2 − 1], [√2 − 1, √2 − 1, 1]]
-# Σ squares = 4·0.25 + 4(√2 − 1)² + 1 = 14 − 8√2;  Σ (SIM − Metric) = 4√2 − 3
-HAND_CLASS_LOSS = (14 - 8 * math.sqrt(2)) / 9  # ≈ 0.298478
-
-
-@pytest.mark.parametrize("method", ["dense", "factored"])
-def test_class_aware_metric_target_by_hand(method):
-    a = torch.tensor(2.0, requires_grad=True)
-    b = torch.tensor(-0.5, requires_grad=True)
-    loss = superpixel_metric_loss(EMB, FRACTIONS, a, b, method=method)
-    assert loss.item() == pytest.approx(HAND_CLASS_LOSS, rel=1e-6)
-    loss.backward()
-    assert float(b.grad) == pytest.approx(2 * (4 * math.sqrt(2) - 3) / 9, rel=1e-6)
-    # the literal reading of the same nodes (scores 0, 1, 0.5) is a different loss
-    assert HAND_CLASS_LOSS != pytest.approx(HAND_LOSS)
 
 
 def test_class_aware_dense_and_factored_agree_with_gradients_and_sampling():
