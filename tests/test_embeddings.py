@@ -97,6 +97,28 @@ def test_metric_target_fit_by_hand():
     assert out["r2"] == pytest.approx(out["r"] ** 2, abs=1e-9)  # least squares: R² = r²
 
 
+def test_metric_target_fit_class_aware_target_by_hand():
+    # the same three nodes with class fractions: a = (1, 0), b = (0, 1), c = (0, 1). Unordered
+    # pairs (a,b), (a,c), (b,c): cosines (0, 1/√2, 1/√2), targets Y_i·Y_j = (0, 0, 1).
+    # var(cos) = 1/9, var(target) = 2/9, cov = E[cos·t] − E[cos]E[t] = 1/(3√2) − (√2/3)(1/3)
+    # = √2/18: r = (√2/18)/√(2/81) = 1/2, a = cov/var(cos) = 1/√2, b = 1/3 − a·√2/3 = 0,
+    # mse = var(target)(1 − r²) = 1/6.
+    emb = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    fractions = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    out = metric_target_fit(emb, fractions, n_pairs=60000, seed=0)
+    assert out["r"] == pytest.approx(0.5, abs=0.02)
+    assert out["a"] == pytest.approx(1 / np.sqrt(2), abs=0.02)
+    assert out["b"] == pytest.approx(0.0, abs=0.02)
+    assert out["target_var"] == pytest.approx(2 / 9, abs=0.005)
+    assert out["mse"] == pytest.approx(1 / 6, abs=0.005)
+    # the same fractions read as scalar scores (the second column is 𝒴 for C = 2) ask for the
+    # mean, a different target: targets (1/2, 1/2, 1) as in the test above
+    literal = metric_target_fit(emb, fractions[:, 1], n_pairs=60000, seed=0)
+    assert literal["target_var"] == pytest.approx(1 / 18, abs=0.003)
+    with pytest.raises(ValueError, match=r"\(K,\) or \(K, C\)"):
+        metric_target_fit(emb, fractions[:2])
+
+
 def test_metric_target_fit_perfect_and_degenerate():
     # equal scores: the target has no variance, so there is nothing to explain (r undefined)
     emb = np.random.default_rng(0).normal(size=(20, 4))

@@ -9,13 +9,19 @@ import pandas as pd
 import pytest
 
 from medgraph.data import make_wbc_phantoms
-from medgraph.embeddings import node_embeddings
+from medgraph.embeddings import metric_target_fit, node_embeddings
 from medgraph.metrics import SEGMENTATION_METRICS, aggregate_over_seeds
 from medgraph.options import RunOptions
 from medgraph.parameters import notebook_defaults
 from medgraph.runs import load_config, merge_parameters
 from medgraph.segmentation import compare_segmentation_models, load_segmentation_data
 from medgraph.studies import STUDIES, Study, StudyGroup, get_study, study_names
+from medgraph.studies.metric_learning import (
+    differ_beyond_seeds,
+    embedding_measures,
+    mean_sd,
+    variant_key,
+)
 from medgraph.studies.metric_learning import plan as metric_learning_plan
 from medgraph.studies.smgnn_vs_baselines import classifies_cell_types, keeps_all_predictions
 from medgraph.studies.smgnn_vs_baselines import plan as smgnn_vs_baselines_plan
@@ -114,8 +120,26 @@ def test_tiny_comparison_through_the_cache_and_embeddings(tmp_path):
     # most 1/2 (f₀ = f₂ = 1/2), a nucleus-majority node (f₂ ≥ f₀) at least 1/2
     assert node_scores[labels == 0].max() <= 0.5 + 1e-6
     assert (labels == 2).any() and node_scores[labels == 2].min() >= 0.5 - 1e-6
+    # the class-aware target's input: fractions that sum to 1, whose arg-max is the label
+    # (ties aside) and from which 𝒴 follows (Eq 2.1 scaled: Σ_c f_c·c/2)
+    *_, scores3, fractions = node_embeddings(
+        runs[("smgnn", 0)], ds, splits[2], return_scores=True, return_fractions=True
+    )
+    assert fractions.shape == (labels.shape[0], 3)
+    np.testing.assert_allclose(fractions.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(fractions @ np.array([0.0, 0.5, 1.0]), scores3, atol=1e-5)
+    top = fractions.max(axis=1)
+    assert (fractions[np.arange(len(labels)), labels] >= top - 1e-6).all()
     with pytest.raises(ValueError, match="not a graph model"):
         node_embeddings(runs[("unet", 0)], ds, splits[2])
+    # notebook 03's measures of one model: both target fits on the same embeddings
+    measures = embedding_measures(runs[("smgnn", 0)], ds, splits[2], n_pairs=300, seed=0)
+    np.testing.assert_array_equal(measures["labels"], labels)
+    np.testing.assert_allclose(measures["fractions"], fractions)
+    assert measures["fit_literal"] == metric_target_fit(emb, scores3, n_pairs=300, seed=0)
+    assert measures["fit_class"] == metric_target_fit(emb, fractions, n_pairs=300, seed=0)
+    assert measures["fit_class"]["target_var"] != measures["fit_literal"]["target_var"]
+    assert -1 <= measures["separation"]["silhouette"] <= 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -186,7 +210,7 @@ def test_smgnn_vs_baselines_plan():
     assert scale["SMGNN, S = 4"] == ("smgnn", {"scale": 4.0, "lam": 0.0})
 
 
-def test_metric_learning_plans_notebook_03s_two_runs():
+def test_metric_learning_plans_notebook_03s_runs():
     params = {"lambdas": [0.1, 0.0], "seed": 2, "epochs": 5, "config": {"batch_size": 4}}
     plan = metric_learning_plan(params)
     assert get_study("metric_learning_umap").plan is metric_learning_plan
@@ -194,10 +218,43 @@ def test_metric_learning_plans_notebook_03s_two_runs():
     group = plan["metric"]
     assert group.variants == {"λ = 0.1": ("smgnn", {"lam": 0.1}), "λ = 0": ("smgnn", {"lam": 0.0})}
     assert group.seeds == (2,) and group.config.epochs == 5 and group.config.batch_size == 4
+    # the class-aware reading is one more variant; seeds replace the one seed for every variant
+    both = metric_learning_plan({**params, "class_lambdas": [0.1], "seeds": [0, 1, 2]})["metric"]
+    assert list(both.variants) == ["λ = 0.1", "λ = 0", "λ = 0.1, class target"]
+    assert both.variants["λ = 0.1, class target"] == (
+        "smgnn",
+        {"lam": 0.1, "metric_target": "class"},
+    )
+    assert both.seeds == (0, 1, 2)
+    # the literal variants keep the configs (and so the keys) they had without the new option
+    for label in ("λ = 0.1", "λ = 0"):
+        assert both.variants[label] == group.variants[label]
     with pytest.raises(ValueError, match="distinct"):
         metric_learning_plan({**params, "lambdas": [0.1, 0.1]})
+    with pytest.raises(ValueError, match="distinct"):
+        metric_learning_plan({**params, "seeds": [1, 1]})
+    with pytest.raises(ValueError, match="must not hold 0"):
+        metric_learning_plan({**params, "class_lambdas": [0.0]})
     with pytest.raises(KeyError, match="epochs"):
         metric_learning_plan({"lambdas": [0.1], "seed": 0, "config": {}})
+
+
+def test_metric_learning_keys_and_seed_rules():
+    assert variant_key({"lam": 0.1}) == "lambda_0.1"  # the key notebook 03 always wrote
+    assert variant_key({"lam": 0}) == "lambda_0.0"
+    assert variant_key({"lam": 0.1, "metric_target": "class"}) == "lambda_0.1_class"
+    assert variant_key({"lam": 0.1, "metric_target": "literal"}) == "lambda_0.1"
+    mean, sd = mean_sd([0.90, 0.92, 0.94])
+    assert mean == pytest.approx(0.92) and sd == pytest.approx(0.02)  # sample SD (ddof = 1)
+    one = mean_sd([0.5])
+    assert one[0] == 0.5 and np.isnan(one[1])
+    with pytest.raises(ValueError):
+        mean_sd([])
+    # beyond the seed spread: every seed of one above every seed of the other
+    assert differ_beyond_seeds([0.90, 0.91, 0.92], [0.93, 0.95, 0.94]) is True
+    assert differ_beyond_seeds([0.93, 0.95], [0.90, 0.92]) is True
+    assert differ_beyond_seeds([0.90, 0.93, 0.92], [0.925, 0.95, 0.94]) is False
+    assert differ_beyond_seeds([0.90], [0.95, 0.96]) is None
 
 
 def test_superpixel_scale_trains_nothing():

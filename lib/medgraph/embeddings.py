@@ -11,7 +11,8 @@ This module turns both statements into numbers and draws the picture:
 - :func:`pair_cosines`: cosine similarity of given pairs of rows;
 - :func:`class_pair_cosines`: the mean cosine similarity of every pair of classes (a C×C table);
 - :func:`metric_target_fit`: how well an affine function of the cosine similarity reproduces the
-  metric loss's own target, the mean metric score of the pair (Eq 2.7);
+  metric loss's own target: the mean metric score of the pair (Eq 2.7), or the dot product of
+  the pair's class fractions (the class-aware reading);
 - :func:`umap_2d`: a seeded two-dimensional UMAP (umap-learn) of the embeddings.
 """
 
@@ -283,18 +284,22 @@ def class_pair_cosines(
 def metric_target_fit(
     embeddings: ArrayLike, scores: ArrayLike, n_pairs: int = 20000, seed: int = 0
 ) -> dict[str, float]:
-    """How well ``a·cos(H_i, H_j) + b`` reproduces the metric loss's target ``(𝒴_i + 𝒴_j)/2``.
+    """How well ``a·cos(H_i, H_j) + b`` reproduces the metric loss's target for a pair.
 
     The superpixel metric loss (Eqs 2.5–2.7) is the mean squared error between
-    ``SIM_ij = a·cos(H_i, H_j) + b`` and ``Metric_ij = (𝒴_i + 𝒴_j)/2``. This measures, on
-    uniformly drawn ordered pairs of distinct nodes, how far the embeddings satisfy it: the
-    least-squares ``a`` and ``b``, the loss they leave, and the share of the target's variance
-    they explain.
+    ``SIM_ij = a·cos(H_i, H_j) + b`` and a target ``Metric_ij``: ``(𝒴_i + 𝒴_j)/2`` for the
+    scalar metric scores of Eq 2.7 as printed, or ``Y_i·Y_j`` for the class-aware reading, where
+    ``Y_i`` is the vector of class fractions of node i
+    (:func:`medgraph.losses.superpixel_metric_loss`). This measures, on uniformly drawn ordered
+    pairs of distinct nodes, how far the embeddings satisfy it: the least-squares ``a`` and
+    ``b``, the loss they leave, and the share of the target's variance they explain.
 
     Parameters
     ----------
     embeddings : (K, d) array/tensor, K ≥ 2
-    scores : (K,) float array/tensor, the metric score 𝒴 of every node (Eq 2.1)
+    scores : (K,) float array/tensor, the metric score 𝒴 of every node (Eq 2.1): target
+        ``(𝒴_i + 𝒴_j)/2``; or (K, C), the class fractions of every node (rows summing to 1):
+        target ``Y_i·Y_j``
     n_pairs : int, default 20000
     seed : int, default 0
 
@@ -305,8 +310,12 @@ def metric_target_fit(
     metric loss with the best a and b), ``target_var`` (the loss of the best constant, a = 0),
     ``r2 = 1 − mse/target_var`` (= r²) and ``n_pairs``.
     """
-    emb, sc = _check(embeddings, scores)
-    sc = sc.astype(np.float64)
+    (emb,) = _check(embeddings)
+    sc = _numpy(scores).astype(np.float64)
+    if sc.ndim not in (1, 2) or sc.shape[0] != emb.shape[0]:
+        raise ValueError(
+            f"scores must be (K,) or (K, C) with K = {emb.shape[0]} embeddings, got {sc.shape}"
+        )
     if not np.isfinite(sc).all():
         raise ValueError("scores contain NaN or inf")
     k = emb.shape[0]
@@ -317,7 +326,10 @@ def metric_target_fit(
     rng = np.random.default_rng(seed)
     pairs = _distinct_pairs(np.arange(k), None, n_pairs, rng)
     cos = pair_cosines(emb, pairs)
-    target = (sc[pairs[:, 0]] + sc[pairs[:, 1]]) / 2
+    if sc.ndim == 1:  # Eq 2.7 as printed
+        target = (sc[pairs[:, 0]] + sc[pairs[:, 1]]) / 2
+    else:  # the class-aware reading
+        target = np.einsum("pc,pc->p", sc[pairs[:, 0]], sc[pairs[:, 1]])
     cos_c = cos - cos.mean()
     t_c = target - target.mean()
     var_cos = float((cos_c * cos_c).mean())
@@ -412,7 +424,8 @@ def node_embeddings(
     indices: Sequence[int],
     batch_size: int = 16,
     return_scores: bool = False,
-) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return_fractions: bool = False,
+) -> tuple[np.ndarray, ...]:
     """GNN embeddings H of the superpixels of some images, with their majority labels.
 
     Parameters
@@ -425,6 +438,8 @@ def node_embeddings(
     batch_size : images per forward pass
     return_scores : also return each superpixel's metric score 𝒴 (Eq 2.1, scaled to [0, 1]:
         :func:`medgraph.graphs.node_metric_score`), the target the metric loss was trained on
+    return_fractions : also return each superpixel's class fractions over its real pixels, the
+        target of the class-aware reading of the metric loss
 
     Returns
     -------
@@ -432,6 +447,7 @@ def node_embeddings(
         that covers at least one real (non-padding) pixel
     labels : (K,) int64 array, each superpixel's majority class over its real pixels (Eq 4.2)
     scores : (K,) float32 array, only with ``return_scores``
+    fractions : (K, C) float32 array, only with ``return_fractions`` (after ``scores`` when both)
     """
     from medgraph.models.registry import get_model
     from medgraph.segmentation import make_batch, prepare_images
@@ -447,7 +463,7 @@ def node_embeddings(
     )
     model = run.model.eval()
     device = next(model.parameters()).device
-    embs, labels, scores = [], [], []
+    embs, labels, scores, fractions = [], [], [], []
     with torch.no_grad():
         for start in range(0, len(idx), batch_size):
             chunk = np.arange(start, min(start + batch_size, len(idx)))
@@ -458,6 +474,10 @@ def node_embeddings(
             embs.append(h[keep].cpu().numpy().astype(np.float32))
             labels.append(graph.y[keep].cpu().numpy().astype(np.int64))
             scores.append(graph.score[keep].cpu().numpy().astype(np.float32))
+            fractions.append(graph.fractions[keep].cpu().numpy().astype(np.float32))
+    out = [np.concatenate(embs), np.concatenate(labels)]
     if return_scores:
-        return np.concatenate(embs), np.concatenate(labels), np.concatenate(scores)
-    return np.concatenate(embs), np.concatenate(labels)
+        out.append(np.concatenate(scores))
+    if return_fractions:
+        out.append(np.concatenate(fractions))
+    return tuple(out)
