@@ -14,7 +14,11 @@ from medgraph.metrics import SEGMENTATION_METRICS, aggregate_over_seeds
 from medgraph.options import RunOptions
 from medgraph.parameters import notebook_defaults
 from medgraph.runs import load_config, merge_parameters
-from medgraph.segmentation import compare_segmentation_models, load_segmentation_data
+from medgraph.segmentation import (
+    SegmentationConfig,
+    compare_segmentation_models,
+    load_segmentation_data,
+)
 from medgraph.studies import STUDIES, Study, StudyGroup, get_study, study_names
 from medgraph.studies.metric_learning import (
     differ_beyond_seeds,
@@ -23,7 +27,12 @@ from medgraph.studies.metric_learning import (
     variant_key,
 )
 from medgraph.studies.metric_learning import plan as metric_learning_plan
-from medgraph.studies.smgnn_vs_baselines import classifies_cell_types, keeps_all_predictions
+from medgraph.studies.smgnn_vs_baselines import (
+    classifies_cell_types,
+    keeps_all_predictions,
+    summarize_evidence,
+    validation_evidence,
+)
 from medgraph.studies.smgnn_vs_baselines import plan as smgnn_vs_baselines_plan
 from medgraph.training import split_indices
 
@@ -132,6 +141,45 @@ def test_tiny_comparison_through_the_cache_and_embeddings(tmp_path):
     assert (fractions[np.arange(len(labels)), labels] >= top - 1e-6).all()
     with pytest.raises(ValueError, match="not a graph model"):
         node_embeddings(runs[("unet", 0)], ds, splits[2])
+    # the validation evidence of settings reads kept runs only, and shows an untried one as such
+    evidence = validation_evidence(
+        ds,
+        splits,
+        SegmentationConfig.from_any(config),
+        {
+            "kept": {"study": "test"},
+            "no metric": {"study": "test", "lam": 0.0, "seeds": [0, 1]},
+            "untried": {"study": "test", "epochs": 3},
+            "another study's": {},  # the same training asked for by this study: not kept
+        },
+        [0],
+        options,
+    )
+    assert evidence["setting"].tolist() == [
+        "kept",
+        "no metric",
+        "no metric",
+        "untried",
+        "another study's",
+    ]
+    assert evidence["validation Dice"].iloc[0] == runs[("smgnn", 0)].history.best_score
+    assert evidence["validation Dice"].iloc[1] == runs[("no metric", 0)].history.best_score
+    assert evidence["best epoch"].iloc[0] == runs[("smgnn", 0)].history.best_epoch + 1
+    assert evidence["entry"].iloc[0].startswith("smgnn-seed0-")
+    assert evidence["entry"].tolist()[2:] == ["to train"] * 3
+    assert evidence["validation Dice"].iloc[2:].isna().all()
+    assert len(list(tmp_path.glob("*.pt"))) == 3  # nothing trained
+    summary = summarize_evidence(evidence)
+    assert summary["setting"].tolist() == ["kept", "no metric", "untried", "another study's"]
+    assert summary["seeds kept"].tolist() == ["1 of 1", "1 of 2", "0 of 1", "0 of 1"]
+    assert summary["per seed"].iloc[1].endswith("1: not kept")
+    best = max(evidence["validation Dice"].iloc[:2])
+    assert summary["highest of its model"].tolist() == [
+        evidence["validation Dice"].iloc[0] == best,
+        evidence["validation Dice"].iloc[1] == best,
+        False,
+        False,
+    ]
     # notebook 03's measures of one model: both target fits on the same embeddings
     measures = embedding_measures(runs[("smgnn", 0)], ds, splits[2], n_pairs=300, seed=0)
     np.testing.assert_array_equal(measures["labels"], labels)

@@ -8,14 +8,23 @@ are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from medgraph.options import split_settings
 from medgraph.segmentation.config import SegmentationConfig
 from medgraph.studies import Study, StudyGroup
 
-__all__ = ["STUDY", "STUDY_NAME", "plan", "classifies_cell_types", "keeps_all_predictions"]
+__all__ = [
+    "STUDY",
+    "STUDY_NAME",
+    "plan",
+    "classifies_cell_types",
+    "keeps_all_predictions",
+    "validation_evidence",
+    "summarize_evidence",
+]
 
 #: the study's name (part of every run key)
 STUDY_NAME = "smgnn_vs_baselines"
@@ -113,6 +122,119 @@ def keeps_all_predictions(params: Mapping[str, Any], group: str, seed: int) -> b
     if not classifies_cell_types(params.get("run_classification"), str(params.get("dataset"))):
         return False
     return group == "comparison" and int(seed) == int(list(params.get("seeds") or [0])[0])
+
+
+def validation_evidence(
+    data: Any,
+    splits: Sequence[Sequence[int]],
+    config: SegmentationConfig,
+    candidates: Mapping[str, Mapping[str, Any]],
+    seeds: Sequence[int],
+    options: Any,
+) -> Any:
+    """The validation Dice of the stored runs of candidate settings: how a setting was chosen.
+
+    Reads the result cache and the committed stores only; it never trains. A candidate whose run
+    is not kept says so (``entry`` "to train"), so that an untried alternative shows as untried.
+
+    Parameters
+    ----------
+    data : SegmentationDataset
+    splits : (train, validation, test) index arrays, the runs' split
+    config : SegmentationConfig the candidates start from (the notebook's shared config)
+    candidates : mapping ``label → settings``: SegmentationConfig overrides (``epochs``,
+        ``cnn_dilation``, …) and optionally ``model`` (default ``"smgnn"``), ``study`` (default
+        this study; another study's run of the same configuration is the same training with
+        another key) and ``seeds`` (default ``seeds``)
+    seeds : default seeds of every candidate
+    options : RunOptions (the cache and stores to read)
+
+    Returns
+    -------
+    pandas DataFrame, one row per candidate and seed: ``setting``, ``model``, ``study``,
+    ``seed``, ``epochs``, ``head dilations`` (SMGNN's head; "–" for a pixel model),
+    ``validation Dice`` (the best epoch's, the score
+    that selected the run's weights; NaN when not kept), ``best epoch`` (1-based) and ``entry``
+    (the entry's file, or the store's state of the run such as "to train")
+    """
+    import pandas as pd
+
+    from medgraph.models.registry import get_model
+    from medgraph.segmentation import SEGMENTATION, SegmentationRequest, data_fingerprint
+    from medgraph.store import entry_status, obtain
+
+    fingerprint = data_fingerprint(data)
+    rows = []
+    for label, settings in candidates.items():
+        overrides = dict(settings)
+        model = str(overrides.pop("model", "smgnn"))
+        study = str(overrides.pop("study", STUDY_NAME))
+        cand_seeds = [int(s) for s in overrides.pop("seeds", seeds)]
+        cfg = SegmentationConfig.from_any(config, **overrides)
+        for seed in cand_seeds:
+            request = SegmentationRequest.make(model, data, splits, cfg, seed, fingerprint)
+            state, path, _ = entry_status(SEGMENTATION.key(study, request), options)
+            row = {
+                "setting": label,
+                "model": model,
+                "study": study,
+                "seed": seed,
+                "epochs": cfg.epochs,
+                # the head's dilations are SMGNN's alone
+                "head dilations": str(cfg.cnn_dilation) if get_model(model).needs_graph else "–",
+                "validation Dice": math.nan,
+                "best epoch": -1,
+                "entry": state,
+            }
+            if state in ("cached", "stored") and path is not None:
+                run = obtain(SEGMENTATION, study, request, options)
+                row["validation Dice"] = float(run.history.best_score)
+                row["best epoch"] = int(run.history.best_epoch) + 1
+                row["entry"] = path.name
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize_evidence(evidence: Any) -> Any:
+    """One row per setting of :func:`validation_evidence`, with the model's best setting marked.
+
+    Parameters
+    ----------
+    evidence : DataFrame of :func:`validation_evidence`
+
+    Returns
+    -------
+    pandas DataFrame with ``setting``, ``model``, ``study``, ``epochs``, ``head dilations``,
+    ``seeds kept`` ("k of n"), ``validation Dice`` (mean over the kept seeds; NaN when none is
+    kept), ``per seed`` (text) and ``highest of its model`` (True for the kept setting with the
+    highest mean validation Dice among the settings of the same model), in the settings' order
+    """
+    import pandas as pd
+
+    rows = []
+    for setting, part in evidence.groupby("setting", sort=False):
+        kept = part["validation Dice"].dropna()
+        rows.append(
+            {
+                "setting": setting,
+                "model": part["model"].iloc[0],
+                "study": part["study"].iloc[0],
+                "epochs": int(part["epochs"].iloc[0]),
+                "head dilations": part["head dilations"].iloc[0],
+                "seeds kept": f"{len(kept)} of {len(part)}",
+                "validation Dice": float(kept.mean()) if len(kept) else math.nan,
+                "per seed": ", ".join(
+                    f"{int(seed)}: {dice:.4f}" if dice == dice else f"{int(seed)}: not kept"
+                    for seed, dice in zip(part["seed"], part["validation Dice"], strict=True)
+                ),
+            }
+        )
+    table = pd.DataFrame(rows)
+    best = table.groupby("model", sort=False)["validation Dice"].transform("max")
+    table["highest of its model"] = table["validation Dice"].notna() & (
+        table["validation Dice"] == best
+    )
+    return table
 
 
 STUDY = Study(
