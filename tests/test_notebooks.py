@@ -189,6 +189,19 @@ def _check_02(out: Path, results: dict[str, Any], params: dict[str, Any]) -> Non
         assert _finite_in(morph["ground_truth"], 0, 1)
         assert _finite_in(morph["smgnn_mean_over_seeds"], 0, 1)
         assert morph["repeats"] == params["morphology_repeats"]
+    if params.get("selection_candidates"):  # the smoke run of dataset-1 declares three
+        names.append("setting_selection.md")
+        chosen = results["results"]["setting_selection"]
+        assert list(chosen) == list(params["selection_candidates"])
+        # the comparison's own runs are kept; the 2-epoch one was never trained
+        assert chosen["as compared"]["runs_in_the_comparison"]
+        assert chosen["U-Net as compared"]["runs_in_the_comparison"]
+        assert _finite_in(chosen["U-Net as compared"]["validation_dice"], 0, 1)
+        assert chosen["two epochs (never trained)"]["validation_dice"] is None
+        assert not chosen["two epochs (never trained)"]["runs_in_the_comparison"]
+        # the only kept setting of each model is its highest
+        assert chosen["as compared"]["highest_of_its_model"]
+        assert not chosen["two epochs (never trained)"]["highest_of_its_model"]
     for name in names:
         assert (out / name).is_file(), name
     rows = [r["quantity"] for r in results["paper_comparison"]]
@@ -196,11 +209,19 @@ def _check_02(out: Path, results: dict[str, Any], params: dict[str, Any]) -> Non
 
 
 def _check_03(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:
-    for lam in params["lambdas"]:
-        sep = results["results"][f"separation_lambda_{lam}"]
-        assert _finite_in(sep["silhouette"], -1, 1) and _finite_in(sep["gap"], -2, 2)
-        fit = results["results"][f"metric_target_fit_lambda_{lam}"]
-        assert _finite_in(fit["r2"], 0, 1) and fit["r2"] == pytest.approx(fit["r"] ** 2, abs=1e-9)
+    seeds = list(params.get("seeds") or [params.get("seed", 0)])
+    literal = [f"lambda_{float(lam)}" for lam in params["lambdas"]]
+    aware = [f"lambda_{float(lam)}_class" for lam in params.get("class_lambdas", [0.1])]
+    for key in literal + aware:
+        sep = results["results"][f"separation_{key}"]
+        assert sep["seeds"] == seeds and len(sep["silhouette"]) == len(seeds)
+        assert all(_finite_in(v, -1, 1) for v in sep["silhouette"])
+        assert all(_finite_in(v, -2, 2) for v in sep["gap"])
+        fit = results["results"][f"metric_target_fit_{key}"]
+        for which in ("literal", "class"):  # both targets fitted for every model
+            for r, r2 in zip(fit[which]["r"], fit[which]["r2"], strict=True):
+                assert _finite_in(r2, 0, 1) and r2 == pytest.approx(r**2, abs=1e-9)
+        assert len(results["results"][f"dice_{key}"]["per_seed"]) == len(seeds)
     for name in (
         "fig12_umap.png",
         "cosine_distributions.png",
@@ -211,13 +232,20 @@ def _check_03(out: Path, results: dict[str, Any], params: dict[str, Any]) -> Non
         "metric_target_fit.md",
     ):
         assert (out / name).is_file(), name
-    # six class pairs per model, each with Eq 2.7's target for pure superpixels
+    # six class pairs per model, each with both targets for pure superpixels
     pairs = pd.read_csv(out / "class_pair_cosines.csv")
-    assert len(pairs) == len(params["lambdas"]) * 6
-    target = pairs.set_index(["λ", "pair"])["Eq 2.7 target (pure superpixels)"]
-    assert target[(0.1, "background–nucleus")] == 0.5 and target[(0.0, "cytoplasm–nucleus")] == 0.75
+    labels = [f"λ = {lam:g}" for lam in params["lambdas"]]
+    labels += [f"λ = {lam:g}, class target" for lam in params.get("class_lambdas", [0.1])]
+    assert len(pairs) == len(labels) * 6
+    pairs = pairs.set_index(["model", "pair"])
+    target = pairs["Eq 2.7 target (pure superpixels)"]
+    assert target[("λ = 0.1", "background–nucleus")] == 0.5
+    assert target[("λ = 0", "cytoplasm–nucleus")] == 0.75
+    aware_target = pairs["class-aware target (pure superpixels)"]
+    assert aware_target[("λ = 0.1", "nucleus–nucleus")] == 1.0
+    assert aware_target[("λ = 0.1", "background–nucleus")] == 0.0
     prov = pd.read_csv(out / "run_provenance.csv", keep_default_na=False)
-    assert prov["model"].tolist() == [f"λ = {float(lam)}" for lam in params["lambdas"]]
+    assert prov["model"].tolist() == [label for label in labels for _ in seeds]
 
 
 def _check_04(out: Path, results: dict[str, Any], params: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ TINY03 = {
     "dataset": "wbc1",
     "n_phantoms": 8,
     "seed": 3,
+    "seeds": [3],  # over the quick profile's seeds [5] of the workbook
     "epochs": 1,
     "config": {"batch_size": 4},
 }
@@ -387,11 +388,13 @@ def test_notebook_03_pieces_are_the_runs_the_notebook_asks_for(workbook, capsys)
     assert main([*argv, "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(
-        "03_tiny (quick, study metric_learning_umap): 2 pieces, 2 distinct runs; wbc1 (phantom)"
+        "03_tiny (quick, study metric_learning_umap): 3 pieces, 3 distinct runs; wbc1 (phantom)"
     )
-    assert [line.split()[:4] for line in out[1:]] == [
-        ["metric", "λ", "=", "0.1"],
-        ["metric", "λ", "=", "0"],
+    # the notebook's default class_lambdas adds the class-aware reading as a third run
+    assert [line.split()[:7] for line in out[1:]] == [
+        ["metric", "λ", "=", "0.1", "seed", "3", "to"],
+        ["metric", "λ", "=", "0", "seed", "3", "to"],
+        ["metric", "λ", "=", "0.1,", "class", "target", "seed"],
     ]
     assert all(" seed 3 " in line and "to train" in line for line in out[1:])
     assert main([*argv, "--models", "λ = 0"]) == 0
@@ -411,4 +414,4 @@ def test_notebook_03_pieces_are_the_runs_the_notebook_asks_for(workbook, capsys)
     run = train_or_load(study.name, "smgnn", data, splits, cfg, 3, options)
     assert run.provenance.get("from_cache", "").startswith("smgnn-seed3-")
     assert main([*argv, "--dry-run"]) == 0
-    assert _states(capsys.readouterr().out) == ["train", "cached"]
+    assert _states(capsys.readouterr().out) == ["train", "cached", "train"]
