@@ -21,6 +21,7 @@ from medgraph.segmentation import (
 )
 from medgraph.studies import STUDIES, Study, StudyGroup, get_study, study_names
 from medgraph.studies.metric_learning import (
+    claim_with_loss,
     differ_beyond_seeds,
     embedding_measures,
     mean_sd,
@@ -303,6 +304,24 @@ def test_metric_learning_keys_and_seed_rules():
     assert differ_beyond_seeds([0.93, 0.95], [0.90, 0.92]) is True
     assert differ_beyond_seeds([0.90, 0.93, 0.92], [0.925, 0.95, 0.94]) is False
     assert differ_beyond_seeds([0.90], [0.95, 0.96]) is None
+    # the claim "higher with the metric loss": the mean and, with 2+ seeds each, every seed
+    beyond = ", beyond the seed spread (every seed above every seed without)"
+    assert claim_with_loss([0.7, 0.75], [0.1, 0.3], "higher", "silhouette") == (
+        "reproduced",
+        "higher" + beyond,
+    )
+    assert claim_with_loss([0.5, 0.9], [0.4, 0.6], "higher", "silhouette") == (
+        "not reproduced (silhouette 0.700 with, 0.500 without, within the seed spread)",
+        "higher" + beyond,
+    )
+    assert claim_with_loss([0.2], [0.5], "higher", "gap") == (
+        "not reproduced (gap 0.200 with, 0.500 without)",
+        "higher",
+    )
+    # a floor: a gap must also be positive
+    assert claim_with_loss([-0.1], [-0.3], "higher", "gap", floor=0.0)[0].startswith(
+        "not reproduced (gap -0.100 with, -0.300 without)"
+    )
 
 
 def test_superpixel_scale_trains_nothing():

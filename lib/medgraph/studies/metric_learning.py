@@ -24,6 +24,7 @@ __all__ = [
     "embedding_measures",
     "mean_sd",
     "differ_beyond_seeds",
+    "claim_with_loss",
 ]
 
 #: the study's name (part of every run key)
@@ -162,6 +163,42 @@ def differ_beyond_seeds(a: Sequence[float], b: Sequence[float]) -> bool | None:
     if len(a) < 2 or len(b) < 2:
         return None
     return bool(max(a) < min(b) or max(b) < min(a))
+
+
+def claim_with_loss(
+    with_loss: Sequence[float],
+    without: Sequence[float],
+    rule: str,
+    measure: str,
+    floor: float = -math.inf,
+) -> tuple[str, str]:
+    """A verdict (:func:`medgraph.verdicts.claim`) that a measure is higher with the metric loss.
+
+    Holds when the mean over seeds with the loss exceeds ``max(mean without, floor)`` and, with
+    two or more seeds each, every seed with the loss is above every seed without
+    (:func:`differ_beyond_seeds`); the rule's text says so.
+
+    Parameters
+    ----------
+    with_loss, without : per-seed values of the measure
+    rule : the claim in words; the seed-spread condition is appended when it applies
+    measure : the measure's name for the verdict's reason ("silhouette", "gap")
+    floor : a value the mean with the loss must also exceed (e.g. 0 for a gap)
+    """
+    from medgraph.verdicts import claim
+
+    mean_with, mean_without = mean_sd(with_loss)[0], mean_sd(without)[0]
+    differs = differ_beyond_seeds(with_loss, without)
+    spread = (
+        "" if differs is None else ", beyond the seed spread (every seed above every seed without)"
+    )
+    bar = max(mean_without, floor)
+    return claim(
+        mean_with > bar and differs is not False,
+        rule + spread,
+        f"{measure} {mean_with:.3f} with, {mean_without:.3f} without"
+        + ("" if mean_with <= bar else ", within the seed spread"),
+    )
 
 
 STUDY = Study(
