@@ -128,28 +128,74 @@ def _srgb_linear_lut() -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _lab_scale(xyz, white, out, cube):
+    """First half of ``xyz2lab`` for ``(N, 3)`` XYZ: ``v = xyz / white`` per channel.
+
+    Where ``v > 0.008856`` the value is appended to ``cube`` (row-major, the order of
+    ``v[v > 0.008856]``) and ``out`` is marked −1 there (every other ``f`` is positive); elsewhere
+    ``out`` receives ``7.787·v + 16/116``. Returns how many values were appended.
+    """
+    m = 0
+    for i in range(xyz.shape[0]):
+        for c in range(3):
+            v = xyz[i, c] / white[c]
+            if v > 0.008856:
+                cube[m] = v
+                m += 1
+                out[i, c] = -1.0
+            else:
+                out[i, c] = 7.787 * v + 16.0 / 116.0
+    return m
+
+
+@numba.njit(cache=True, nogil=True)
+def _lab_finish(out, roots):
+    """Second half of ``xyz2lab``, in place: the cube roots go where :func:`_lab_scale` marked −1
+    (in its order), then ``L = 116·f_y − 16``, ``a = 500·(f_x − f_y)``, ``b = 200·(f_y − f_z)``."""
+    m = 0
+    for i in range(out.shape[0]):
+        fx = out[i, 0]
+        fy = out[i, 1]
+        fz = out[i, 2]
+        if fx < 0.0:
+            fx = roots[m]
+            m += 1
+        if fy < 0.0:
+            fy = roots[m]
+            m += 1
+        if fz < 0.0:
+            fz = roots[m]
+            m += 1
+        out[i, 0] = 116.0 * fy - 16.0
+        out[i, 1] = 500.0 * (fx - fy)
+        out[i, 2] = 200.0 * (fy - fz)
+
+
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` RGB → ``(H·W, 3)`` C-contiguous float64 CIELAB (D65, 2° observer).
 
     Equal, bit for bit, to :func:`skimage.color.rgb2lab`: a uint8 image takes the sRGB curve
-    from a 256-entry table instead of a power per pixel and then follows ``rgb2xyz`` and
-    ``xyz2lab`` operation by operation (about 40 % faster); any other dtype calls ``rgb2lab``.
+    from a 256-entry table instead of a power per pixel, the same matrix product as
+    ``rgb2xyz`` (numpy's, whose rounding depends on the machine's kernels), and ``xyz2lab``'s
+    element-wise steps in two numba passes around one ``np.cbrt`` of the values above the
+    threshold (numpy's cube root, which may differ from the C library's by an ulp, so it stays
+    numpy's). Checked on all 2²⁴ uint8 colours; about 3× less conversion time than
+    ``rgb2lab``. Any other dtype calls ``rgb2lab``.
     """
     from skimage.color import rgb2lab
     from skimage.color.colorconv import xyz_from_rgb, xyz_tristimulus_values
 
     if rgb.dtype != np.uint8:
         return np.ascontiguousarray(rgb2lab(rgb).reshape(-1, 3), dtype=np.float64)
-    arr = _srgb_linear_lut()[rgb] @ xyz_from_rgb.T.astype(np.float64)
-    arr = arr / xyz_tristimulus_values(illuminant="D65", observer="2", dtype=np.float64)
-    near_zero = ~(arr > 0.008856)
-    arr[~near_zero] = np.cbrt(arr[~near_zero])
-    arr[near_zero] = 7.787 * arr[near_zero] + 16.0 / 116.0
-    lab = np.empty((rgb.shape[0] * rgb.shape[1], 3), dtype=np.float64)
-    x, y, z = (arr[..., c].reshape(-1) for c in range(3))
-    lab[:, 0] = 116.0 * y - 16.0
-    lab[:, 1] = 500.0 * (x - y)
-    lab[:, 2] = 200.0 * (y - z)
+    xyz = (_srgb_linear_lut()[rgb] @ xyz_from_rgb.T.astype(np.float64)).reshape(-1, 3)
+    white = np.ascontiguousarray(
+        xyz_tristimulus_values(illuminant="D65", observer="2", dtype=np.float64)
+    )
+    lab = np.empty_like(xyz)
+    cube = np.empty(xyz.size, dtype=np.float64)
+    m = _lab_scale(np.ascontiguousarray(xyz), white, lab, cube)
+    _lab_finish(lab, np.cbrt(cube[:m]))
     return lab
 
 
