@@ -16,6 +16,7 @@ from medgraph.classification import (
     PAPER_CLASS_ORDER,
     ClassifierConfig,
     augment_dihedral,
+    choose_region_on_validation,
     class_weights,
     classification_report,
     classifier_inputs,
@@ -27,6 +28,7 @@ from medgraph.classification import (
     train_classifier,
 )
 from medgraph.data import make_wbc_phantoms
+from medgraph.data.dataset import SegmentationDataset
 from medgraph.models.common import count_parameters
 from medgraph.models.resnet import LightResNet
 from medgraph.training import NonFiniteLossError
@@ -513,3 +515,90 @@ def test_experiment_cell_region_only_for_segmentation_sources(monkeypatch):
     # the image-only baseline sees the whole image, the segmentation source its cell
     assert seen == [(True, "whole", 2), (False, "cell", 2)]
     assert result.attrs["config"]["region"] == "cell"
+
+
+# ------------------------------------------------------------------- region chosen on validation
+
+
+def _fake_region_training(monkeypatch, correct_when):
+    """Replace input building, training and prediction: x carries each image's position in the
+    data set, and a region's 'classifier' is right on the images ``correct_when(region, i)``."""
+    import medgraph.classification.experiment as experiment
+
+    seen: list[list[int]] = []
+    held_out: list[tuple[str, list[int]]] = []
+
+    def inputs(images, segmentations, size, region, margin):
+        seen.append([int(im[0, 0, 0]) for im in images])
+        return np.array([[float(im[0, 0, 0])] for im in images])
+
+    def train(x, y, cfg, device, seed):
+        return cfg.region, {}
+
+    def predict(model, x, classes):
+        idx = x[:, 0].astype(int)
+        held_out.append((model, idx.tolist()))
+        truth = labels[idx]
+        wrong = np.where(truth == classes[0], classes[1], classes[0])
+        return np.where([correct_when(model, i) for i in idx], truth, wrong)
+
+    monkeypatch.setattr(experiment, "classifier_inputs", inputs)
+    monkeypatch.setattr(experiment, "train_classifier", train)
+    monkeypatch.setattr(experiment, "predict_classes", predict)
+    labels = np.array([1, 2, 3, 4, 5] * 9)
+    images = [np.full((4, 4, 3), i, dtype=np.uint8) for i in range(labels.size)]
+    ds = SegmentationDataset(
+        images=images,
+        masks=[np.zeros((4, 4), np.uint8)] * labels.size,
+        ids=[str(i) for i in range(labels.size)],
+        class_labels=labels,
+        name="toy",
+        source="phantom",
+    )
+    return ds, labels, seen, held_out
+
+
+def test_region_choice_reads_only_training_images_and_scores_held_out_folds(monkeypatch):
+    ds, labels, seen, held_out = _fake_region_training(
+        monkeypatch, lambda region, i: region == "whole" or i % 2 == 0
+    )
+    chosen, table = choose_region_on_validation(ds, ds.masks, seed=3, n_splits=3)
+    train_idx, _ = stratified_fraction_split(labels, 1 / 3, seed=3)
+    # the inputs were built from the training images only, once per candidate
+    assert seen == [train_idx.tolist(), train_idx.tolist()]
+    # each candidate's folds hold every training image out exactly once
+    for region in ("cell", "whole"):
+        scored = sorted(i for r, idx in held_out if r == region for i in idx)
+        assert scored == train_idx.tolist()
+    assert chosen == "whole"
+    by_region = table.set_index("region")
+    assert by_region.loc["whole", "validation_accuracy"] == 1.0
+    even = np.mean(train_idx % 2 == 0)
+    assert by_region.loc["cell", "validation_accuracy"] == pytest.approx(even)
+    assert by_region["chosen"].tolist() == [False, True]
+    assert by_region["n_validation"].eq(train_idx.size).all() and by_region["folds"].eq(3).all()
+
+
+def test_region_choice_tie_keeps_the_earlier_candidate(monkeypatch):
+    ds, *_ = _fake_region_training(monkeypatch, lambda region, i: True)
+    assert choose_region_on_validation(ds, ds.masks)[0] == "cell"
+    assert choose_region_on_validation(ds, ds.masks, candidates=("whole", "cell"))[0] == "whole"
+
+
+def test_region_choice_rejects_bad_arguments():
+    ds = make_wbc_phantoms(6, seed=0, style="wbc2", size=32)
+    with pytest.raises(ValueError, match="n_splits"):
+        choose_region_on_validation(ds, ds.masks, n_splits=1)
+    with pytest.raises(ValueError, match="segmentations"):
+        choose_region_on_validation(ds, ds.masks[:-1])
+    with pytest.raises(ValueError, match="candidates"):
+        choose_region_on_validation(ds, ds.masks, candidates=())
+
+
+def test_region_choice_end_to_end_on_tiny_phantoms():
+    ds = make_wbc_phantoms(20, seed=2, style="wbc2", size=48)
+    cfg = ClassifierConfig(size=32, epochs=2, batch_size=4, widths=(4, 8), blocks=(1, 1))
+    chosen, table = choose_region_on_validation(ds, ds.masks, cfg, seed=0, n_splits=2)
+    assert chosen in ("cell", "whole") and table["chosen"].sum() == 1
+    assert table.loc[table["chosen"], "region"].item() == chosen
+    assert table["validation_accuracy"].between(0, 1).all()

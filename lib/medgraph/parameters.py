@@ -125,7 +125,7 @@ RULES: dict[str, Rule] = {
     "boundary_tolerance": _int_at_least(0),
     # model choices (02)
     "baseline_size": _one_of("small", "paper"),
-    "classification_region": _one_of("cell", "whole"),
+    "classification_region": _one_of("cell", "whole", "validation"),
     # unsupervised graph cuts (04)
     "combinations": Rule(
         "a non-empty list of 'loss/layer' (ncut, cc, dmon / gcn, gat, arma; not cc/arma)",

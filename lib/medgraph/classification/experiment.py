@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from medgraph.classification.inputs import classifier_inputs, stratified_fractio
 from medgraph.classification.report import classification_report
 from medgraph.data.dataset import SegmentationDataset
 
-__all__ = ["run_cell_type_experiment"]
+__all__ = ["choose_region_on_validation", "run_cell_type_experiment"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,3 +132,100 @@ def run_cell_type_experiment(
         }
     )
     return result
+
+
+def choose_region_on_validation(
+    dataset: SegmentationDataset,
+    segmentations: Sequence[np.ndarray],
+    config: ClassifierConfig | None = None,
+    seed: int = 0,
+    device: torch.device | str = "auto",
+    fraction: float = 1 / 3,
+    candidates: Sequence[str] = ("cell", "whole"),
+    n_splits: int = 3,
+) -> tuple[str, pd.DataFrame]:
+    """Choose the classifier's input region by cross-validation inside the training images.
+
+    The split is :func:`run_cell_type_experiment`'s (:func:`stratified_fraction_split` with the
+    same ``fraction`` and ``seed``); only its training images take part. They are divided into
+    ``n_splits`` stratified folds (:class:`sklearn.model_selection.StratifiedKFold`, shuffled with
+    ``seed``; a class with fewer images than folds is spread as far as it goes). For every
+    candidate region a classifier (``config`` with that region) is trained on all folds but one
+    and scored on the one left out; the validation accuracy is the share of training images
+    classified correctly when held out. The candidate with the highest accuracy is chosen, the
+    earlier one in ``candidates`` on a tie. No test image is read.
+
+    Parameters
+    ----------
+    dataset : SegmentationDataset
+        Images and cell-type labels.
+    segmentations : list of (H, W) label maps
+        One per image; the reference segmentation the choice is made with (e.g. the ground
+        truth).
+    config : ClassifierConfig, optional
+        Everything but ``region`` as the experiment will use it.
+    seed : int
+        Seed of the split, the folds and every training run.
+    device : torch.device or str, default "auto"
+    fraction : float, default 1/3
+        Training share of each class (as in :func:`run_cell_type_experiment`).
+    candidates : sequence of {"cell", "whole"}, default ("cell", "whole")
+    n_splits : int, default 3
+        Folds of the training images (≥ 2).
+
+    Returns
+    -------
+    chosen : str
+        The chosen region.
+    table : DataFrame
+        One row per candidate: ``region``, ``validation_accuracy``, ``n_validation`` (training
+        images scored once each), ``folds``, ``chosen`` (bool).
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    cfg = config if config is not None else ClassifierConfig()
+    if not candidates:
+        raise ValueError("candidates is empty")
+    if n_splits < 2:
+        raise ValueError(f"n_splits must be at least 2, got {n_splits}")
+    if len(segmentations) != len(dataset):
+        raise ValueError(f"{len(segmentations)} segmentations for {len(dataset)} images")
+    labels = np.asarray(dataset.class_labels, dtype=np.int64)
+    _targets(labels, cfg.classes)
+    train_idx, _ = stratified_fraction_split(labels, fraction, seed)
+    if train_idx.size < n_splits:
+        raise ValueError(f"{train_idx.size} training images cannot make {n_splits} folds")
+    y = labels[train_idx]
+    with warnings.catch_warnings():  # a class smaller than n_splits: sklearn warns, still splits
+        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+        folds = list(
+            StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
+                np.zeros(y.size), y
+            )
+        )
+    rows = []
+    for region in candidates:
+        cand = replace(cfg, region=region)
+        x = classifier_inputs(
+            [dataset.images[i] for i in train_idx],
+            [segmentations[i] for i in train_idx],
+            cand.size,
+            region=region,
+            margin=cand.region_margin,
+        )
+        correct = 0
+        for fit_part, held_out in folds:
+            model, _ = train_classifier(x[fit_part], y[fit_part], cand, device=device, seed=seed)
+            correct += int((predict_classes(model, x[held_out], cand.classes) == y[held_out]).sum())
+        rows.append(
+            {
+                "region": region,
+                "validation_accuracy": correct / y.size,
+                "n_validation": int(y.size),
+                "folds": n_splits,
+            }
+        )
+    table = pd.DataFrame(rows)
+    best = int(np.argmax(table["validation_accuracy"].to_numpy()))  # first maximum: earlier wins
+    table["chosen"] = np.arange(len(table)) == best
+    return str(table["region"].iloc[best]), table
