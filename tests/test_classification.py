@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from medgraph import transforms
 from medgraph.classification import (
     CELL_TYPES,
+    CLASSIFIER_CANDIDATES,
     PAPER_CLASS_ORDER,
     ClassifierConfig,
     augment_dihedral,
-    choose_region_on_validation,
+    choose_classifier_on_validation,
     class_weights,
     classification_report,
     classifier_inputs,
@@ -517,23 +518,25 @@ def test_experiment_cell_region_only_for_segmentation_sources(monkeypatch):
     assert result.attrs["config"]["region"] == "cell"
 
 
-# ------------------------------------------------------------------- region chosen on validation
+# ---------------------------------------------------------------- settings chosen on validation
+
+REGIONS = {"cell": {"region": "cell"}, "whole": {"region": "whole"}}
 
 
-def _fake_region_training(monkeypatch, correct_when):
+def _fake_training(monkeypatch, correct_when):
     """Replace input building, training and prediction: x carries each image's position in the
-    data set, and a region's 'classifier' is right on the images ``correct_when(region, i)``."""
+    data set, and a candidate's 'classifier' is right on the images ``correct_when(cfg, i)``."""
     import medgraph.classification.experiment as experiment
 
-    seen: list[list[int]] = []
+    seen: list[tuple[str, list[int]]] = []
     held_out: list[tuple[str, list[int]]] = []
 
     def inputs(images, segmentations, size, region, margin):
-        seen.append([int(im[0, 0, 0]) for im in images])
+        seen.append((region, [int(im[0, 0, 0]) for im in images]))
         return np.array([[float(im[0, 0, 0])] for im in images])
 
     def train(x, y, cfg, device, seed):
-        return cfg.region, {}
+        return cfg, {}
 
     def predict(model, x, classes):
         idx = x[:, 0].astype(int)
@@ -558,47 +561,61 @@ def _fake_region_training(monkeypatch, correct_when):
     return ds, labels, seen, held_out
 
 
-def test_region_choice_reads_only_training_images_and_scores_held_out_folds(monkeypatch):
-    ds, labels, seen, held_out = _fake_region_training(
-        monkeypatch, lambda region, i: region == "whole" or i % 2 == 0
+def test_choice_reads_only_training_images_and_scores_held_out_folds(monkeypatch):
+    ds, labels, seen, held_out = _fake_training(
+        monkeypatch, lambda cfg, i: cfg.region == "whole" or i % 2 == 0
     )
-    chosen, table = choose_region_on_validation(ds, ds.masks, seed=3, n_splits=3)
+    candidates = {**REGIONS, "whole, unweighted": {"region": "whole", "class_weighting": "none"}}
+    chosen, table = choose_classifier_on_validation(ds, ds.masks, candidates, seed=3, n_splits=3)
     train_idx, _ = stratified_fraction_split(labels, 1 / 3, seed=3)
-    # the inputs were built from the training images only, once per candidate
-    assert seen == [train_idx.tolist(), train_idx.tolist()]
-    # each candidate's folds hold every training image out exactly once
-    for region in ("cell", "whole"):
-        scored = sorted(i for r, idx in held_out if r == region for i in idx)
-        assert scored == train_idx.tolist()
-    assert chosen == "whole"
-    by_region = table.set_index("region")
-    assert by_region.loc["whole", "validation_accuracy"] == 1.0
-    even = np.mean(train_idx % 2 == 0)
-    assert by_region.loc["cell", "validation_accuracy"] == pytest.approx(even)
-    assert by_region["chosen"].tolist() == [False, True]
-    assert by_region["n_validation"].eq(train_idx.size).all() and by_region["folds"].eq(3).all()
+    # inputs built from the training images only, once per input layout
+    assert seen == [("cell", train_idx.tolist()), ("whole", train_idx.tolist())]
+    # each candidate's folds hold every training image out exactly once, the same folds for all
+    folds = {}
+    for cfg, idx in held_out:
+        folds.setdefault((cfg.region, cfg.class_weighting), []).append(sorted(idx))
+    assert len(folds) == 3 and all(sorted(sum(f, [])) == train_idx.tolist() for f in folds.values())
+    assert len({tuple(map(tuple, f)) for f in folds.values()}) == 1
+    assert chosen == "whole"  # 1.0, tied with "whole, unweighted": the earlier wins
+    by = table.set_index("candidate")
+    assert by.loc["whole", "validation_accuracy"] == 1.0
+    assert by.loc["whole, unweighted", "validation_accuracy"] == 1.0
+    assert by.loc["cell", "validation_accuracy"] == pytest.approx(np.mean(train_idx % 2 == 0))
+    assert by["chosen"].tolist() == [False, True, False]
+    assert by.loc["whole, unweighted", "class_weighting"] == "none"
+    assert by["n_validation"].eq(train_idx.size).all() and by["folds"].eq(3).all()
 
 
-def test_region_choice_tie_keeps_the_earlier_candidate(monkeypatch):
-    ds, *_ = _fake_region_training(monkeypatch, lambda region, i: True)
-    assert choose_region_on_validation(ds, ds.masks)[0] == "cell"
-    assert choose_region_on_validation(ds, ds.masks, candidates=("whole", "cell"))[0] == "whole"
+def test_choice_tie_keeps_the_earlier_candidate(monkeypatch):
+    ds, *_ = _fake_training(monkeypatch, lambda cfg, i: True)
+    assert choose_classifier_on_validation(ds, ds.masks, REGIONS)[0] == "cell"
+    flipped = {"whole": REGIONS["whole"], "cell": REGIONS["cell"]}
+    assert choose_classifier_on_validation(ds, ds.masks, flipped)[0] == "whole"
 
 
-def test_region_choice_rejects_bad_arguments():
+def test_choice_rejects_bad_arguments():
     ds = make_wbc_phantoms(6, seed=0, style="wbc2", size=32)
     with pytest.raises(ValueError, match="n_splits"):
-        choose_region_on_validation(ds, ds.masks, n_splits=1)
+        choose_classifier_on_validation(ds, ds.masks, REGIONS, n_splits=1)
     with pytest.raises(ValueError, match="segmentations"):
-        choose_region_on_validation(ds, ds.masks[:-1])
+        choose_classifier_on_validation(ds, ds.masks[:-1], REGIONS)
     with pytest.raises(ValueError, match="candidates"):
-        choose_region_on_validation(ds, ds.masks, candidates=())
+        choose_classifier_on_validation(ds, ds.masks, {})
+    with pytest.raises(ValueError, match="region"):
+        choose_classifier_on_validation(ds, ds.masks, {"bad": {"region": "nucleus"}})
 
 
-def test_region_choice_end_to_end_on_tiny_phantoms():
+def test_the_declared_candidates_cover_layout_weighting_and_augmentation():
+    settings = {tuple(sorted(c.items())) for c in CLASSIFIER_CANDIDATES.values()}
+    assert len(settings) == len(CLASSIFIER_CANDIDATES) == 8
+    for over in CLASSIFIER_CANDIDATES.values():
+        ClassifierConfig(**over)  # every candidate is a valid configuration
+
+
+def test_choice_end_to_end_on_tiny_phantoms():
     ds = make_wbc_phantoms(20, seed=2, style="wbc2", size=48)
     cfg = ClassifierConfig(size=32, epochs=2, batch_size=4, widths=(4, 8), blocks=(1, 1))
-    chosen, table = choose_region_on_validation(ds, ds.masks, cfg, seed=0, n_splits=2)
-    assert chosen in ("cell", "whole") and table["chosen"].sum() == 1
-    assert table.loc[table["chosen"], "region"].item() == chosen
+    chosen, table = choose_classifier_on_validation(ds, ds.masks, REGIONS, cfg, n_splits=2)
+    assert chosen in REGIONS and table["chosen"].sum() == 1
+    assert table.loc[table["chosen"], "candidate"].item() == chosen
     assert table["validation_accuracy"].between(0, 1).all()

@@ -176,3 +176,11 @@ def test_count_and_size_rules_refuse_zero_or_negative(name, bad):
     assert not RULES[name].check(bad)
     with pytest.raises(ParameterError, match=f"^parameter '{name}' must be "):
         check_parameters("nb.ipynb", {name: bad}, defaults={name: None})
+
+
+@pytest.mark.parametrize("good", ["cell", "whole", "validation"])
+def test_classification_region_accepts_both_layouts_and_the_validation_choice(good):
+    assert RULES["classification_region"].check(good)
+    check_parameters(
+        "nb.ipynb", {"classification_region": good}, defaults={"classification_region": None}
+    )

@@ -27,8 +27,9 @@ The pieces, used in this order by :func:`run_cell_type_experiment`:
   features of the segmented nucleus and cytoplasm with a small classifier, scored by repeated
   stratified cross-validation with the classifier chosen inside each training fold
   (:mod:`~medgraph.classification.morphology`);
-- :func:`choose_region_on_validation` — the input region (``"cell"`` or ``"whole"``) chosen by
-  cross-validation inside the training images, so no test image takes part in the choice;
+- :func:`choose_classifier_on_validation` — the classifier's settings (input region, class
+  weighting, augmentation: :data:`CLASSIFIER_CANDIDATES`) chosen by cross-validation inside the
+  training images, so no test image takes part in the choice;
 - :func:`classification_report` — the confusion matrix laid out like the paper's Tables 4–5 and
   the numbers behind it; :func:`format_confusion` prints it with percentages;
   :func:`plot_confusion` draws it.
@@ -50,7 +51,8 @@ from medgraph.classification.classifier import (
 )
 from medgraph.classification.config import CELL_TYPES, ClassifierConfig
 from medgraph.classification.experiment import (
-    choose_region_on_validation,
+    CLASSIFIER_CANDIDATES,
+    choose_classifier_on_validation,
     run_cell_type_experiment,
 )
 from medgraph.classification.inputs import (
@@ -90,7 +92,8 @@ __all__ = [
     "format_confusion",
     "plot_confusion",
     "run_cell_type_experiment",
-    "choose_region_on_validation",
+    "CLASSIFIER_CANDIDATES",
+    "choose_classifier_on_validation",
     "FEATURE_NAMES",
     "CellCV",
     "cell_features",

@@ -7,6 +7,7 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,11 @@ from medgraph.classification.inputs import classifier_inputs, stratified_fractio
 from medgraph.classification.report import classification_report
 from medgraph.data.dataset import SegmentationDataset
 
-__all__ = ["choose_region_on_validation", "run_cell_type_experiment"]
+__all__ = [
+    "CLASSIFIER_CANDIDATES",
+    "choose_classifier_on_validation",
+    "run_cell_type_experiment",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -134,26 +139,43 @@ def run_cell_type_experiment(
     return result
 
 
-def choose_region_on_validation(
+#: The classifier settings tried on validation in notebook 02 (issue 35 §3): the input layout
+#: (the segmented cell cut out, or the whole image beside the segmentation channels), class-
+#: balanced loss weights or none, and dihedral augmentation or none.
+CLASSIFIER_CANDIDATES: dict[str, dict[str, Any]] = {
+    f"{region}, {'balanced' if balanced else 'unweighted'} loss, "
+    f"{'augmented' if augment else 'no augmentation'}": {
+        "region": region,
+        "class_weighting": "balanced" if balanced else "none",
+        "augment": augment,
+    }
+    for region in ("cell", "whole")
+    for balanced in (True, False)
+    for augment in (True, False)
+}
+
+
+def choose_classifier_on_validation(
     dataset: SegmentationDataset,
     segmentations: Sequence[np.ndarray],
+    candidates: Mapping[str, Mapping[str, Any]],
     config: ClassifierConfig | None = None,
     seed: int = 0,
     device: torch.device | str = "auto",
     fraction: float = 1 / 3,
-    candidates: Sequence[str] = ("cell", "whole"),
     n_splits: int = 3,
 ) -> tuple[str, pd.DataFrame]:
-    """Choose the classifier's input region by cross-validation inside the training images.
+    """Choose the classifier's settings by cross-validation inside the training images.
 
     The split is :func:`run_cell_type_experiment`'s (:func:`stratified_fraction_split` with the
     same ``fraction`` and ``seed``); only its training images take part. They are divided into
     ``n_splits`` stratified folds (:class:`sklearn.model_selection.StratifiedKFold`, shuffled with
     ``seed``; a class with fewer images than folds is spread as far as it goes). For every
-    candidate region a classifier (``config`` with that region) is trained on all folds but one
-    and scored on the one left out; the validation accuracy is the share of training images
-    classified correctly when held out. The candidate with the highest accuracy is chosen, the
-    earlier one in ``candidates`` on a tie. No test image is read.
+    candidate (``config`` with the candidate's overrides) a classifier is trained on all folds
+    but one and scored on the one left out, with the same folds for every candidate; the
+    validation accuracy is the share of training images classified correctly when held out.
+    The candidate with the highest accuracy is chosen, the earlier one on a tie. No test image
+    is read.
 
     Parameters
     ----------
@@ -162,24 +184,26 @@ def choose_region_on_validation(
     segmentations : list of (H, W) label maps
         One per image; the reference segmentation the choice is made with (e.g. the ground
         truth).
+    candidates : mapping label → ClassifierConfig overrides
+        E.g. :data:`CLASSIFIER_CANDIDATES`, or ``{"cell": {"region": "cell"}, ...}``.
     config : ClassifierConfig, optional
-        Everything but ``region`` as the experiment will use it.
+        The settings every candidate starts from.
     seed : int
         Seed of the split, the folds and every training run.
     device : torch.device or str, default "auto"
     fraction : float, default 1/3
         Training share of each class (as in :func:`run_cell_type_experiment`).
-    candidates : sequence of {"cell", "whole"}, default ("cell", "whole")
     n_splits : int, default 3
         Folds of the training images (≥ 2).
 
     Returns
     -------
     chosen : str
-        The chosen region.
+        The chosen candidate's label.
     table : DataFrame
-        One row per candidate: ``region``, ``validation_accuracy``, ``n_validation`` (training
-        images scored once each), ``folds``, ``chosen`` (bool).
+        One row per candidate, in the given order: ``candidate``, its overrides as columns,
+        ``validation_accuracy``, ``n_validation`` (training images scored once each),
+        ``folds``, ``chosen`` (bool).
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -190,6 +214,7 @@ def choose_region_on_validation(
         raise ValueError(f"n_splits must be at least 2, got {n_splits}")
     if len(segmentations) != len(dataset):
         raise ValueError(f"{len(segmentations)} segmentations for {len(dataset)} images")
+    settings = {label: replace(cfg, **dict(over)) for label, over in candidates.items()}
     labels = np.asarray(dataset.class_labels, dtype=np.int64)
     _targets(labels, cfg.classes)
     train_idx, _ = stratified_fraction_split(labels, fraction, seed)
@@ -203,23 +228,25 @@ def choose_region_on_validation(
                 np.zeros(y.size), y
             )
         )
+    images = [dataset.images[i] for i in train_idx]
+    masks = [segmentations[i] for i in train_idx]
+    inputs: dict[tuple[int, str, int], np.ndarray] = {}
     rows = []
-    for region in candidates:
-        cand = replace(cfg, region=region)
-        x = classifier_inputs(
-            [dataset.images[i] for i in train_idx],
-            [segmentations[i] for i in train_idx],
-            cand.size,
-            region=region,
-            margin=cand.region_margin,
-        )
+    for label, cand in settings.items():
+        key = (cand.size, cand.region, cand.region_margin)
+        if key not in inputs:
+            inputs[key] = classifier_inputs(
+                images, masks, cand.size, region=cand.region, margin=cand.region_margin
+            )
+        x = inputs[key]
         correct = 0
         for fit_part, held_out in folds:
             model, _ = train_classifier(x[fit_part], y[fit_part], cand, device=device, seed=seed)
             correct += int((predict_classes(model, x[held_out], cand.classes) == y[held_out]).sum())
         rows.append(
             {
-                "region": region,
+                "candidate": label,
+                **dict(candidates[label]),
                 "validation_accuracy": correct / y.size,
                 "n_validation": int(y.size),
                 "folds": n_splits,
@@ -228,4 +255,4 @@ def choose_region_on_validation(
     table = pd.DataFrame(rows)
     best = int(np.argmax(table["validation_accuracy"].to_numpy()))  # first maximum: earlier wins
     table["chosen"] = np.arange(len(table)) == best
-    return str(table["region"].iloc[best]), table
+    return str(table["candidate"].iloc[best]), table
