@@ -234,28 +234,6 @@ def test_conv_bn_relu_cumulative_momentum_and_checks():
         conv_bn_relu(conv, bn, x)
 
 
-def test_head_input_by_hand_and_the_same_with_and_without_autograd():
-    from medgraph.models.smgnn import head_input
-
-    emb = torch.tensor([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
-    maps = torch.tensor([[[0, 1], [1, 2]], [[2, 2], [0, 1]]])  # two 2 × 2 images, global nodes
-    images = torch.arange(8.0).reshape(2, 1, 2, 2) / 10
-    with torch.no_grad():
-        fast = head_input(emb, maps, images)
-    expected = torch.tensor(
-        [
-            [[[1.0, 2.0], [2.0, 3.0]], [[10.0, 20.0], [20.0, 30.0]], [[0.0, 0.1], [0.2, 0.3]]],
-            [[[3.0, 3.0], [1.0, 2.0]], [[30.0, 30.0], [10.0, 20.0]], [[0.4, 0.5], [0.6, 0.7]]],
-        ]
-    )
-    torch.testing.assert_close(fast, expected, rtol=0, atol=0)
-    recorded = head_input(emb.clone().requires_grad_(True), maps, images)
-    assert recorded.grad_fn is not None
-    assert torch.equal(recorded.detach(), fast)
-    with torch.no_grad(), pytest.raises(ValueError, match="node 2"):
-        head_input(emb[:2], maps, images)
-
-
 def test_inference_logits_equal_those_of_the_recorded_forward(tiny_batch):
     images, sb, _ = tiny_batch
     torch.manual_seed(3)
