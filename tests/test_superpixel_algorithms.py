@@ -356,10 +356,17 @@ def test_bad_options_raise():
         slic(GOOD, n_segments=10, start_label=1)
 
 
-def test_lab_conversion_equals_scikit_image_bit_for_bit():
+@pytest.mark.parametrize("fused", [True, False])
+def test_lab_conversion_equals_scikit_image_bit_for_bit(monkeypatch, fused):
     from skimage.color import rgb2lab
 
+    from medgraph.superpixels import algorithms
     from medgraph.superpixels.algorithms import _to_lab
+
+    if fused and not algorithms._fused_xyz_is_numpys():
+        pytest.skip("this machine's BLAS does not round the XYZ product as one FMA chain")
+    # the fused product, or numpy's (the path taken where the probe finds them different)
+    monkeypatch.setattr(algorithms, "_fused_xyz_is_numpys", lambda: fused)
 
     # every uint8 value in every channel, in many combinations, plus a random image
     r, g = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
@@ -401,6 +408,19 @@ def test_snic_kernel_breaks_ties_as_it_always_has(connectivity, digest):
     flat = np.ascontiguousarray(lab.reshape(-1, 3))
     labels = _snic_kernel(flat, h, w, seeds, seeds.size / (h * w), 0.01, connectivity)
     assert hashlib.sha256(labels.astype(np.int32).tobytes()).hexdigest() == digest
+
+
+def test_fused_multiply_add_rounds_once():
+    import numba
+
+    from medgraph.superpixels.algorithms import _fma
+
+    fma = numba.njit(lambda a, b, c: _fma(a, b, c))
+    e = 2.0**-30
+    # (1 + e)(1 − e) − 1 = −e²: a separate product rounds to 1 first and leaves 0
+    assert fma(1.0 + e, 1.0 - e, -1.0) == -(e * e)
+    assert (1.0 + e) * (1.0 - e) - 1.0 == 0.0
+    assert fma(2.0, 3.0, 4.0) == 10.0
 
 
 def test_int64_bit_patterns_order_non_negative_doubles_as_floats():
