@@ -503,7 +503,7 @@ def test_every_committed_entry_is_verified_current_and_planned():
         assert hyper == f["hyperparameters"], path.name
         n_images = sum(len(part) for part in f["split"])
         found.add((f["study"], f["name"], f["seed"], json.dumps(hyper, sort_keys=True), n_images))
-    assert found == planned and len(found) == 61
+    assert found == planned and len(found) == 64
     _check_graph_cut_entries(graph_cuts)
     _check_backbone_entries(backbones)
     _check_melanoma_entries(melanoma)
