@@ -619,3 +619,28 @@ def test_choice_end_to_end_on_tiny_phantoms():
     assert chosen in REGIONS and table["chosen"].sum() == 1
     assert table.loc[table["chosen"], "candidate"].item() == chosen
     assert table["validation_accuracy"].between(0, 1).all()
+
+
+def test_choice_on_too_few_training_images_returns_the_first_candidate(monkeypatch):
+    ds, *_ = _fake_training(monkeypatch, lambda cfg, i: cfg.region == "whole")
+    few = dataclasses.replace(
+        ds,
+        images=ds.images[:5],
+        masks=ds.masks[:5],
+        ids=ds.ids[:5],
+        class_labels=ds.class_labels[:5],  # one image per class: each goes to the test part
+    )
+    chosen, table = choose_classifier_on_validation(few, few.masks, REGIONS)
+    assert chosen == "cell" and table["validation_accuracy"].isna().all()
+    assert table["chosen"].tolist() == [True, False] and table["folds"].eq(0).all()
+    # two images in the largest class: two folds instead of three
+    pick = [0, 5, 10, 15, 20, 25, 1, 2, 3, 4]  # six of class 1, one of each other class
+    some = dataclasses.replace(
+        ds,
+        images=[ds.images[i] for i in pick],
+        masks=[ds.masks[i] for i in pick],
+        ids=[ds.ids[i] for i in pick],
+        class_labels=ds.class_labels[pick],
+    )
+    chosen, table = choose_classifier_on_validation(some, some.masks, REGIONS, n_splits=3)
+    assert chosen == "whole" and table["folds"].eq(2).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -175,7 +176,9 @@ def choose_classifier_on_validation(
     but one and scored on the one left out, with the same folds for every candidate; the
     validation accuracy is the share of training images classified correctly when held out.
     The candidate with the highest accuracy is chosen, the earlier one on a tie. No test image
-    is read.
+    is read. The number of folds is at most the size of the largest class among the training
+    images; when that is one (tiny data), nothing can be held out: every accuracy is NaN and
+    the first candidate is returned.
 
     Parameters
     ----------
@@ -194,7 +197,7 @@ def choose_classifier_on_validation(
     fraction : float, default 1/3
         Training share of each class (as in :func:`run_cell_type_experiment`).
     n_splits : int, default 3
-        Folds of the training images (≥ 2).
+        Folds of the training images (≥ 2; fewer when no class has that many images).
 
     Returns
     -------
@@ -203,7 +206,7 @@ def choose_classifier_on_validation(
     table : DataFrame
         One row per candidate, in the given order: ``candidate``, its overrides as columns,
         ``validation_accuracy``, ``n_validation`` (training images scored once each),
-        ``folds``, ``chosen`` (bool).
+        ``folds`` (the number used), ``chosen`` (bool).
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -218,9 +221,23 @@ def choose_classifier_on_validation(
     labels = np.asarray(dataset.class_labels, dtype=np.int64)
     _targets(labels, cfg.classes)
     train_idx, _ = stratified_fraction_split(labels, fraction, seed)
-    if train_idx.size < n_splits:
-        raise ValueError(f"{train_idx.size} training images cannot make {n_splits} folds")
     y = labels[train_idx]
+    n_splits = min(n_splits, int(np.bincount(y).max(initial=0)))
+    if n_splits < 2:  # no class has two training images: nothing to hold out
+        table = pd.DataFrame(
+            [
+                {
+                    "candidate": label,
+                    **dict(over),
+                    "validation_accuracy": math.nan,
+                    "n_validation": 0,
+                    "folds": 0,
+                }
+                for label, over in candidates.items()
+            ]
+        )
+        table["chosen"] = np.arange(len(table)) == 0
+        return str(table["candidate"].iloc[0]), table
     with warnings.catch_warnings():  # a class smaller than n_splits: sklearn warns, still splits
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         folds = list(
